@@ -79,7 +79,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 def indices(names: Sequence[str] | str) -> list[int]:
     """Canonical indices of channel names, or of a group's channels if given a group name."""
     if isinstance(names, str):
-        names = GROUPS[names] if names in GROUPS else (names,)
+        names = GROUPS.get(names, (names,))
     return [INDEX[canonical_name(n)] for n in names]
 
 
