@@ -1,0 +1,1 @@
+"""avzoo.features"""

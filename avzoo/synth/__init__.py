@@ -1,0 +1,1 @@
+"""avzoo.synth: the synthetic audio-visual corpus."""
