@@ -122,8 +122,11 @@ class ExpressionStyle:
 
 def _slow_noise(rng: np.random.Generator, n: int, fps: float, seconds: float) -> np.ndarray:
     """Zero-mean unit-ish noise smoothed over ``seconds``."""
-    x = gaussian_filter1d(rng.standard_normal(n + 1), sigma=max(seconds * fps, 1.0), mode="reflect")[:n]
-    return x / (x.std() + 1e-8) if n > 1 else x
+    sigma = max(seconds * fps, 1.0)
+    x = gaussian_filter1d(rng.standard_normal(n + 1), sigma=sigma, mode="reflect")[:n]
+    # White noise through a Gaussian of width sigma has std (2 sqrt(pi) sigma)^-1/2; dividing by
+    # the theory rather than the sample std keeps short clips from being blown up.
+    return x * np.sqrt(2 * np.sqrt(np.pi) * sigma)
 
 
 def expression_track(
