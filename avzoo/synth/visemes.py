@@ -333,12 +333,8 @@ def phones_to_blendshapes(
     return np.clip(out, 0.0, 1.0)
 
 
-def lips_closed(blendshapes: np.ndarray, tol: float = 0.03) -> np.ndarray:
-    """Frames where the lips touch: ``mouthClose`` cancels ``jawOpen`` to within ``tol``."""
-    b = np.asarray(blendshapes)
-    gap = b[..., arkit.INDEX["jawOpen"]] - b[..., arkit.INDEX["mouthClose"]]
-    lips_apart = b[
-        ...,
-        arkit.indices(["mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight"]),
-    ].max(-1)
-    return (gap <= tol) & (lips_apart <= 0.1)
+def lips_closed(blendshapes: np.ndarray) -> np.ndarray:
+    """Frames where the lips touch, by the same rule the blendshape metric scores."""
+    from avzoo.metrics.functional.blendshape import lip_state
+
+    return lip_state(np.asarray(blendshapes))[0]

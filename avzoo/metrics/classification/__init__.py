@@ -1,0 +1,1 @@
+"""The ``classification`` evaluate module; load it with ``avzoo.metrics.load("classification")``."""

@@ -1,0 +1,1 @@
+"""The ``separation`` evaluate module; load it with ``avzoo.metrics.load("separation")``."""
