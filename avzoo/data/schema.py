@@ -8,7 +8,7 @@ evaluate on synthetic and real data alike and filter on what it needs.
 column             type                                   meaning
 =================  =====================================  ========================================
 id                 string                                 unique within the dataset
-audio              Audio(16 kHz)                          mono speech
+audio              Audio(16 kHz, mono)                    speech, downmixed on decode
 text               string                                 transcript (None if unknown)
 emotion            ClassLabel(RAVDESS 8)                  intended emotion (-1 if unknown)
 intensity          ClassLabel(normal, strong)             (-1 if unknown)
@@ -40,7 +40,7 @@ def utterance_features(face_size: int | None = None, video: bool = False) -> Fea
     """Features of an utterance dataset; ``face_size`` adds a face-crop column of that size."""
     cols = {
         "id": Value("string"),
-        "audio": Audio(sampling_rate=SAMPLING_RATE),
+        "audio": Audio(sampling_rate=SAMPLING_RATE, num_channels=1),
         "text": Value("string"),
         "emotion": ClassLabel(names=list(RAVDESS_EMOTIONS)),
         "intensity": ClassLabel(names=list(RAVDESS_INTENSITIES)),
@@ -74,10 +74,10 @@ def mixture_features(max_sources: int = 6) -> Features:
     """
     cols = {
         "id": Value("string"),
-        "mixture": Audio(sampling_rate=SAMPLING_RATE),
+        "mixture": Audio(sampling_rate=SAMPLING_RATE, num_channels=1),
         "num_sources": Value("int32"),
         "source": Value("string"),
     }
     for i in range(1, max_sources + 1):
-        cols[f"s{i}"] = Audio(sampling_rate=SAMPLING_RATE)
+        cols[f"s{i}"] = Audio(sampling_rate=SAMPLING_RATE, num_channels=1)
     return Features(cols)

@@ -422,10 +422,14 @@ class TextGenerator:
     """
 
     def __init__(self, seed: int = 0, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)):
-        self.rng = random.Random(seed)
         self.faker = Faker("en_GB")
-        self.faker.seed_instance(seed)
         self.ratios = ratios
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the stream from ``seed`` (cheaper than building a new generator)."""
+        self.rng = random.Random(seed)
+        self.faker.seed_instance(seed)
 
     def _fill(self, template: str) -> str:
         slots = {k: self.rng.choice(v) for k, v in _WORDS.items()}

@@ -22,12 +22,12 @@ Mapping table (targets; values are the channel at full articulation, before styl
 =========  ==================================================================================
 phones     target
 =========  ==================================================================================
-AA         jawOpen .60, mouthLowerDown .25, mouthUpperUp .10
-AE         jawOpen .48, mouthStretch .30, mouthLowerDown .25, mouthUpperUp .15
+AA         jawOpen .65, mouthLowerDown .25, mouthUpperUp .10
+AE         jawOpen .55, mouthStretch .30, mouthLowerDown .25, mouthUpperUp .15
 AH AX      jawOpen .35, mouthLowerDown .15
-AO         jawOpen .45, mouthFunnel .35, mouthPucker .10
-AW         jawOpen .45, mouthFunnel .25, mouthPucker .20 (diphthong: see :data:`DIPHTHONGS`)
-AY         jawOpen .50 -> IY
+AO         jawOpen .52, mouthFunnel .35, mouthPucker .10
+AW         jawOpen .52, mouthFunnel .25, mouthPucker .20 (diphthong: see :data:`DIPHTHONGS`)
+AY         jawOpen .56 -> IY
 EH         jawOpen .30, mouthStretch .20, mouthLowerDown .15
 ER         jawOpen .18, mouthFunnel .35, mouthPucker .15
 EY         jawOpen .28 -> IY
@@ -106,12 +106,12 @@ _ALVEOLAR = _sym({"jawOpen": 0.12, "mouthStretch": 0.10})
 _VELAR = {"jawOpen": 0.20}
 
 TARGETS: dict[str, dict[str, float]] = {
-    "AA": _sym({"jawOpen": 0.60, "mouthLowerDown": 0.25, "mouthUpperUp": 0.10}),
-    "AE": _sym({"jawOpen": 0.48, "mouthStretch": 0.30, "mouthLowerDown": 0.25, "mouthUpperUp": 0.15}),
+    "AA": _sym({"jawOpen": 0.65, "mouthLowerDown": 0.25, "mouthUpperUp": 0.10}),
+    "AE": _sym({"jawOpen": 0.55, "mouthStretch": 0.30, "mouthLowerDown": 0.25, "mouthUpperUp": 0.15}),
     "AH": _sym({"jawOpen": 0.35, "mouthLowerDown": 0.15}),
-    "AO": {"jawOpen": 0.45, "mouthFunnel": 0.35, "mouthPucker": 0.10},
-    "AW": {"jawOpen": 0.45, "mouthFunnel": 0.25, "mouthPucker": 0.20},
-    "AY": _sym({"jawOpen": 0.50, "mouthLowerDown": 0.2}),
+    "AO": {"jawOpen": 0.52, "mouthFunnel": 0.35, "mouthPucker": 0.10},
+    "AW": {"jawOpen": 0.52, "mouthFunnel": 0.25, "mouthPucker": 0.20},
+    "AY": _sym({"jawOpen": 0.56, "mouthLowerDown": 0.2}),
     "EH": _sym({"jawOpen": 0.30, "mouthStretch": 0.20, "mouthLowerDown": 0.15}),
     "ER": {"jawOpen": 0.18, "mouthFunnel": 0.35, "mouthPucker": 0.15},
     "EY": _sym({"jawOpen": 0.28, "mouthStretch": 0.25}),

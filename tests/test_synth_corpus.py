@@ -1,0 +1,101 @@
+"""End-to-end corpus build: schema, splits, determinism, resume, and timing/viseme invariants."""
+
+import numpy as np
+import pytest
+
+from avzoo import arkit
+from avzoo.emotions import RAVDESS_EMOTIONS
+from avzoo.synth.corpus import CorpusConfig, build_corpus, corpus_stats, load_corpus, make_utterance
+from avzoo.synth.visemes import OPEN_VOWELS, lips_closed
+
+CONFIG = CorpusConfig(
+    utterances={"train": 8, "validation": 3, "test": 3},
+    speakers={"train": 4, "validation": 2, "test": 2},
+    shard_size=4,
+    face_size=32,
+    seed=7,
+)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    return out, build_corpus(CONFIG, out, num_proc=2, progress=False)
+
+
+def test_schema_and_shapes(corpus):
+    _, ds = corpus
+    assert set(ds) == {"train", "validation", "test"}
+    assert [len(ds[s]) for s in ("train", "validation", "test")] == [8, 3, 3]
+    row = ds["train"].with_format("numpy")[0]
+    audio = ds["train"][0]["audio"].get_all_samples()
+    assert audio.sample_rate == 16000 and audio.data.shape[0] == 1
+    n = row["blendshapes"].shape[0]
+    assert row["blendshapes"].shape == (n, 52) and row["head_pose"].shape == (n, 3)
+    # datasets' numpy formatter widens ragged uint8 arrays to int64; the stored type is uint8.
+    assert row["face"].shape == (n, 32, 32, 3) and ds["train"].features["face"].dtype == "uint8"
+    assert 0 <= row["face"].min() and row["face"].max() <= 255 and row["face"].std() > 10
+    assert abs(n / 30 - audio.data.shape[1] / 16000) < 1 / 30 + 1e-6
+    assert 0 <= row["blendshapes"].min() and row["blendshapes"].max() <= 1
+    assert ds["train"].features["emotion"].names == list(RAVDESS_EMOTIONS)
+
+
+def test_held_out_speakers_and_sentences(corpus):
+    _, ds = corpus
+    spk = {s: set(ds[s]["speaker_id"]) for s in ds}
+    txt = {s: set(ds[s]["text"]) for s in ds}
+    for a in ds:
+        for b in ds:
+            if a != b:
+                assert not spk[a] & spk[b] and not txt[a] & txt[b]
+    voices_train = {v.split("+")[-1] for v in ds["train"]["voice"] if "+" in v}
+    voices_test = {v.split("+")[-1] for v in ds["test"]["voice"] if "+" in v}
+    assert not voices_train & voices_test  # espeak timbres held out too
+    stats = corpus_stats(ds)
+    assert stats["train"]["utterances"] == 8 and stats["train"]["hours"] > 0
+
+
+def test_deterministic_and_resumable(corpus, tmp_path):
+    out, ds = corpus
+    again = make_utterance(CONFIG, "train", 5)
+    np.testing.assert_array_equal(
+        np.asarray(ds["train"].with_format("numpy")[5]["blendshapes"]), again["blendshapes"]
+    )
+    shard = out / "train" / "shard-00001.parquet"
+    before = shard.read_bytes()
+    shard.unlink()
+    rebuilt = build_corpus(CONFIG, out, num_proc=1, progress=False)
+    assert shard.read_bytes() == before and len(rebuilt["train"]) == 8
+    with pytest.raises(ValueError, match="another config"):
+        build_corpus(
+            CorpusConfig(seed=8, utterances={"train": 1}, speakers={"train": 1}), out, progress=False
+        )
+    assert len(load_corpus(out)["test"]) == 3
+
+
+def test_lips_close_on_bilabials_and_jaw_opens_on_open_vowels(corpus):
+    _, ds = corpus
+    closed_hits = closed_total = 0
+    open_jaw = []
+    for row in ds["train"].with_format("numpy"):
+        bs = row["blendshapes"]
+        closed = lips_closed(bs)
+        for ph in row["phonemes"]:
+            k = np.arange(int(ph["start"] * 30), int(np.ceil(ph["end"] * 30)))
+            k = k[k < len(bs)]
+            if ph["phone"] in ("P", "B", "M") and len(k):
+                closed_total += 1
+                closed_hits += bool(closed[k].any())
+            if ph["phone"] in OPEN_VOWELS and ph["end"] - ph["start"] > 0.06 and len(k):
+                open_jaw.append(bs[k, arkit.INDEX["jawOpen"]].max())
+    assert closed_total > 5 and closed_hits / closed_total >= 0.95
+    assert np.median(open_jaw) > 0.3
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="unknown split"):
+        CorpusConfig(utterances={"dev": 3})
+    with pytest.raises(ValueError, match="no speakers"):
+        CorpusConfig(utterances={"train": 3}, speakers={"train": 0})
+    with pytest.raises(ValueError, match="face_size"):
+        CorpusConfig(face_size=4)
