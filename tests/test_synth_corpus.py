@@ -34,9 +34,9 @@ def test_schema_and_shapes(corpus):
     assert row["blendshapes"].shape == (n, 52) and row["head_pose"].shape == (n, 3)
     # datasets' numpy formatter widens ragged uint8 arrays to int64; the stored type is uint8.
     assert row["face"].shape == (n, 32, 32, 3) and ds["train"].features["face"].dtype == "uint8"
-    assert 0 <= row["face"].min() and row["face"].max() <= 255 and row["face"].std() > 10
+    assert row["face"].min() >= 0 and row["face"].max() <= 255 and row["face"].std() > 10
     assert abs(n / 30 - audio.data.shape[1] / 16000) < 1 / 30 + 1e-6
-    assert 0 <= row["blendshapes"].min() and row["blendshapes"].max() <= 1
+    assert row["blendshapes"].min() >= 0 and row["blendshapes"].max() <= 1
     assert ds["train"].features["emotion"].names == list(RAVDESS_EMOTIONS)
 
 
