@@ -128,7 +128,7 @@ def synthesize(
     return Utterance(out, int(sampling_rate), phones, words, text, voice, engine, prosody)
 
 
-def _to_float(audio: np.ndarray, rate: int, out_rate: int, volume: float) -> np.ndarray:
+def _to_float(audio: np.ndarray, rate: float, out_rate: int, volume: float) -> np.ndarray:
     x = audio.astype(np.float32) / 32768.0
     if volume != 100:
         x = x * np.float32(volume / 100)
@@ -137,7 +137,7 @@ def _to_float(audio: np.ndarray, rate: int, out_rate: int, volume: float) -> np.
     return np.clip(x, -1.0, 1.0)
 
 
-def _phones(segs: list[Segment], rate: int, duration: float, emphasised: set[int]) -> list[Phone]:
+def _phones(segs: list[Segment], rate: float, duration: float, emphasised: set[int]) -> list[Phone]:
     """Segments (samples) → phones (seconds) tiling exactly ``[0, duration]``."""
     edges = [s.start / rate for s in segs] + [duration]
     edges[0] = 0.0

@@ -1,10 +1,11 @@
 """From an engine's phone marks to a gap-free phone tiling of the waveform.
 
 Engines report where each of their phones begins. Turning that into common phones takes
-three steps: split engine phones that are several common phones (``ɔːɹ`` → ``AO R``), give a
-duration to phones the engine marks with none (espeak folds a post-vocalic /l/ into the vowel
-before it), and, when an engine's marks are known to sit off the acoustic boundary, move
-them onto the waveform's own landmarks (:func:`refine_boundaries`).
+four steps: tell pauses from unnamed phones, split engine phones that are several common
+phones (``ɔːɹ`` → ``AO R``) (both :func:`segments_from_marks`), give a duration to phones the
+engine marks with none (espeak folds a post-vocalic /l/ into the vowel before it,
+:func:`give_time_to_short`), and, where an engine's marks are known to sit off the acoustic
+boundary, move them onto the waveform's own landmarks (:func:`refine_boundaries`).
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def give_time_to_short(segs: list[Segment], sampling_rate: int, min_s: float = 0
     return [s for s in segs if s.length > 0]
 
 
-def _is_vowel_or_sil(symbol: str) -> bool:
+def _is_spoken_vowel(symbol: str) -> bool:
     return symbol != SILENCE and _is_vowel(symbol)
 
 
@@ -247,7 +248,7 @@ def refine_boundaries(segs: list[Segment], audio: np.ndarray, sampling_rate: int
                     new_start = k0 * hop
             if new_start is None:
                 new_start = _closure_by_fall(energy, hop, earliest, seg.start, ms)
-        elif _is_vowel_or_sil(seg.symbol) and prev.symbol in _SONORANT_CONSONANTS:
+        elif _is_spoken_vowel(seg.symbol) and prev.symbol in _SONORANT_CONSONANTS:
             half = max(1, int(5 * ms / hop))
             k_lo = max(frame(max(earliest, seg.start - int(60 * ms))), half)
             k_hi = min(frame(seg.start + int(5 * ms)), len(energy) - 1 - half)

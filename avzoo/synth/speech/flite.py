@@ -13,8 +13,12 @@ Phones use the CMU radio phoneset, mapped by :func:`avzoo.synth.phonemes.festiva
 Prosody: ``rate`` sets ``duration_stretch`` (175 / rate), ``pitch`` scales the voice's mean F0
 (``int_f0_target_mean``; 0 and 100 are half an octave down and up), ``pitch_range`` scales its
 F0 standard deviation (``int_f0_target_stddev``; 50 keeps it), ``volume`` scales the waveform.
-``rms`` ignores those F0 targets (its F0 does not move with them), so it only accepts the
-default pitch and range (:data:`FIXED_PITCH`). flite has no emphasis control.
+``rms`` ignores those F0 targets (its F0 does not move with them, measured), so for it
+``pitch`` works by playing the speech faster or slower: flite speaks ``shift`` times slower
+and the waveform is resampled ``shift`` times faster, which moves F0 *and* the formants (a
+shorter or longer vocal tract: another-sounding speaker, as a pitch change should give) and
+scales every phone time exactly. Its ``pitch_range`` has no effect (a warning says so).
+flite has no emphasis control.
 The excitation noise uses libc ``rand()``, which is re-seeded (``srand``) before every call
 so that output is deterministic.
 
@@ -27,6 +31,7 @@ import ctypes
 import ctypes.util
 import functools
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +48,9 @@ VOICES: dict[str, tuple[str, str]] = {
     "rms": ("cmu_us_rms", "en-us"),
     "awb": ("cmu_us_awb", "en-gb-scotland"),
 }
-#: Voices whose F0 ignores ``int_f0_target_mean``/``_stddev`` (checked by measuring it): they
-#: cannot change pitch or pitch range.
-FIXED_PITCH = frozenset({"rms"})
+#: Voices whose F0 ignores ``int_f0_target_mean``/``_stddev`` (checked by measuring it): their
+#: pitch moves by resampling (see the module docstring), their pitch range not at all.
+RESAMPLED_PITCH = frozenset({"rms"})
 _SEED = 1
 
 _LOCK = threading.Lock()
@@ -163,10 +168,14 @@ def parse_voice(voice: str) -> str:
 
 @dataclass
 class RawSynthesis:
-    """flite's output: int16 audio at ``sampling_rate``, segments in samples, word spans."""
+    """flite's output: int16 audio at ``sampling_rate``, segments in samples, word spans.
+
+    ``sampling_rate`` is the rate the samples are to be played at: the voice's own, or for a
+    pitch moved by resampling (:data:`RESAMPLED_PITCH`) that times the shift.
+    """
 
     audio: np.ndarray
-    sampling_rate: int
+    sampling_rate: float
     segments: list[Segment]
     words: list[tuple[str, float, float]]
 
@@ -178,17 +187,19 @@ def synthesize_raw(text: str, voice: str, prosody: Prosody) -> RawSynthesis:
             "the flite engine has no emphasis control; use engine='espeak' or Prosody(emphasis=())"
         )
     parse_voice(voice)
-    if voice in FIXED_PITCH and (prosody.pitch != 50 or prosody.pitch_range != 50):
-        raise ValueError(
-            f"flite voice {voice!r} has a fixed pitch: pitch and pitch_range must be 50 "
-            f"(got {prosody.pitch}, {prosody.pitch_range}); voices with pitch control: "
-            f"{sorted(set(VOICES) - FIXED_PITCH)}"
+    shift = 2.0 ** ((prosody.pitch - 50) / 100)
+    resampled = voice in RESAMPLED_PITCH
+    if resampled and prosody.pitch_range != 50:  # the warnings filter shows it once per place
+        warnings.warn(
+            f"flite voice {voice!r} cannot change its pitch range; pitch_range is ignored", stacklevel=3
         )
     with _LOCK:
         lib, vox = _lib(), _voice(voice)
-        lib.feat_set_float(vox.features, _NAMES["duration_stretch"], NORMAL_RATE / prosody.rate)
-        shift = 2.0 ** ((prosody.pitch - 50) / 100)
-        lib.feat_set_float(vox.features, _NAMES["int_f0_target_mean"], vox.f0_mean * shift)
+        stretch = NORMAL_RATE / prosody.rate * (shift if resampled else 1.0)
+        lib.feat_set_float(vox.features, _NAMES["duration_stretch"], stretch)
+        lib.feat_set_float(
+            vox.features, _NAMES["int_f0_target_mean"], vox.f0_mean * (1.0 if resampled else shift)
+        )
         lib.feat_set_float(
             vox.features, _NAMES["int_f0_target_stddev"], vox.f0_stddev * prosody.pitch_range / 50
         )
@@ -206,6 +217,9 @@ def synthesize_raw(text: str, voice: str, prosody: Prosody) -> RawSynthesis:
             segs, words = _read_relations(lib, utt, sr)
         finally:
             lib.delete_utterance(utt)
+    if resampled and shift != 1.0:
+        sr = sr * shift
+        words = [(w, a / shift, b / shift) for w, a, b in words]
     return RawSynthesis(audio, sr, segs, words)
 
 

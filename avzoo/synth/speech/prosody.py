@@ -29,7 +29,7 @@ class Prosody:
 
     ``rate``: words per minute in [80, 450] (175 is each voice's normal pace).
     ``pitch``: base pitch in [0, 100]; 50 is the voice's own. On flite, 0 and 100 are half an
-    octave below and above (flite's ``rms`` voice has a fixed pitch and range).
+    octave below and above (flite's ``rms`` voice shifts its formants with it and keeps its range).
     ``pitch_range``: intonation range in [0, 100]; 0 is monotone, 50 the voice's own, 100 double.
     ``volume``: loudness in [0, 200]; 100 is normal (louder may clip and is limited to [-1, 1]).
     ``emphasis``: indices of words (``text.split()``, from 0) to say with emphasis. espeak-ng
