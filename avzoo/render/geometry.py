@@ -54,7 +54,9 @@ _JAWS = {  # jaw angle x, y; chin side x, y as a fraction of the chin height
 def catmull_rom(n: int, samples: int, closed: bool) -> np.ndarray:
     """Weights (n_dense, n) of a uniform Catmull-Rom spline through ``n`` control points."""
     t = np.arange(samples) / samples
-    w = 0.5 * np.stack([-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3, t + 4 * t**2 - 3 * t**3, -(t**2) + t**3], 1)
+    w = 0.5 * np.stack(
+        [-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3, t + 4 * t**2 - 3 * t**3, -(t**2) + t**3], 1
+    )
     segs = n if closed else n - 1
     rows = np.zeros((segs * samples + (0 if closed else 1), n))
     for s in range(segs):
@@ -127,7 +129,9 @@ class _Dense:
             rows[:, c] += weights[:, j]
         return rows
 
-    def curve(self, ctrl, samples: int = 1, closed: bool = False, offset=None, scale: float = 1.0, about=None):
+    def curve(
+        self, ctrl, samples: int = 1, closed: bool = False, offset=None, scale: float = 1.0, about=None
+    ):
         """A Catmull-Rom curve through ``ctrl``; optionally scaled about a point and offset."""
         ctrl = np.asarray(ctrl)
         w = catmull_rom(len(ctrl), samples, closed) if samples > 1 else np.eye(len(ctrl))
@@ -239,7 +243,7 @@ def _hair(style: str, fw: float, top: float, outline: np.ndarray) -> dict[str, l
     """Hair polygons (face units): 'back' behind the head, 'front' over it, 'strands' lines."""
 
     def ellipse(cx, cy, rx, ry, n=40, a0=0.0, a1=2 * np.pi, bumps=0, bump=0.0):
-        a = np.linspace(a0, a1, n, endpoint=False if a1 - a0 >= 2 * np.pi - 1e-9 else True)
+        a = np.linspace(a0, a1, n, endpoint=a1 - a0 < 2 * np.pi - 1e-9)
         r = 1.0 + bump * np.abs(np.sin(bumps * a / 2))
         return np.stack([cx + rx * r * np.cos(a), cy + ry * r * np.sin(a)], 1)
 
@@ -253,7 +257,14 @@ def _hair(style: str, fw: float, top: float, outline: np.ndarray) -> dict[str, l
     if style == "bald":
         for s in (1, -1):
             out["back"].append(
-                np.array([[s * 0.9 * fw, -0.75], [s * 1.1 * fw, -0.55], [s * 1.1 * fw, -0.05], [s * 0.95 * fw, 0.0]])
+                np.array(
+                    [
+                        [s * 0.9 * fw, -0.75],
+                        [s * 1.1 * fw, -0.55],
+                        [s * 1.1 * fw, -0.05],
+                        [s * 0.95 * fw, 0.0],
+                    ]
+                )
             )
         return out
     # the outer cap, over the head top
@@ -298,20 +309,59 @@ def _hair(style: str, fw: float, top: float, outline: np.ndarray) -> dict[str, l
     long = style == "long"
     if long:
         back = [(1.2, -0.3), (1.3, 0.6), (1.35, 1.6), (1.25, 2.4)]
-        outer = [(1.2 * fw, -0.3), (1.23 * fw, 0.2), (1.26 * fw, 0.8), (1.2 * fw, 1.3), (1.06 * fw, 1.68), (0.86 * fw, 1.8)]
-        inner = [(side_x(-0.35) - 0.07, -0.35), (side_x(0.3) - 0.03, 0.3), (side_x(0.75) + 0.02, 0.75), (0.56 * fw, 1.2), (0.64 * fw, 1.62)]
-        fringe = [(0.72 * fw, -0.58), (0.35, -0.82), (0.04, -0.9), (-0.04, -0.9), (-0.35, -0.82), (-0.72 * fw, -0.58)]
+        outer = [
+            (1.2 * fw, -0.3),
+            (1.23 * fw, 0.2),
+            (1.26 * fw, 0.8),
+            (1.2 * fw, 1.3),
+            (1.06 * fw, 1.68),
+            (0.86 * fw, 1.8),
+        ]
+        inner = [
+            (side_x(-0.35) - 0.07, -0.35),
+            (side_x(0.3) - 0.03, 0.3),
+            (side_x(0.75) + 0.02, 0.75),
+            (0.56 * fw, 1.2),
+            (0.64 * fw, 1.62),
+        ]
+        fringe = [
+            (0.72 * fw, -0.58),
+            (0.35, -0.82),
+            (0.04, -0.9),
+            (-0.04, -0.9),
+            (-0.35, -0.82),
+            (-0.72 * fw, -0.58),
+        ]
     else:
         back = [(1.18, -0.3), (1.24, 0.3), (1.2, 0.78), (1.02, 0.98)]
         outer = [(1.2 * fw, -0.3), (1.23 * fw, 0.2), (1.21 * fw, 0.62), (1.13 * fw, 0.9), (0.98 * fw, 1.0)]
-        inner = [(side_x(-0.35) - 0.07, -0.35), (side_x(0.3) - 0.04, 0.3), (side_x(0.8) + 0.03, 0.8), (side_x(0.93) + 0.06, 0.93)]
-        fringe = [(0.82 * fw, -0.48), (0.45, -0.52), (0.1, -0.47), (-0.2, -0.5), (-0.55, -0.52), (-0.82 * fw, -0.48)]
+        inner = [
+            (side_x(-0.35) - 0.07, -0.35),
+            (side_x(0.3) - 0.04, 0.3),
+            (side_x(0.8) + 0.03, 0.8),
+            (side_x(0.93) + 0.06, 0.93),
+        ]
+        fringe = [
+            (0.82 * fw, -0.48),
+            (0.45, -0.52),
+            (0.1, -0.47),
+            (-0.2, -0.5),
+            (-0.55, -0.52),
+            (-0.82 * fw, -0.48),
+        ]
     back_r = np.array(back) * [fw, 1.0]
     out["back"].append(np.concatenate([back_r[::-1] * [-1, 1], back_r]))
     outer_r, inner_r = np.array(outer), np.array(inner)
     cap_outer = ellipse(0, -0.3, 1.2 * fw, -top + 0.18, 48, np.pi, 2 * np.pi)
     cap = np.concatenate(
-        [(outer_r * [-1, 1])[::-1][:-1], cap_outer, outer_r[1:], inner_r[::-1], np.array(fringe), inner_r * [-1, 1]]
+        [
+            (outer_r * [-1, 1])[::-1][:-1],
+            cap_outer,
+            outer_r[1:],
+            inner_r[::-1],
+            np.array(fringe),
+            inner_r * [-1, 1],
+        ]
     )
     out["front"].append(cap)
     out["strands"] += _strands(1.2 * fw, -top + 0.18 - 0.3, 0.0, cy=-0.3)
@@ -371,13 +421,29 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     # ---- ears, neck, torso --------------------------------------------------------------
     ears, ear_inner = {}, {}
     for s, _ in SIDES:
-        ears[s] = rig.add([(s * x * fw, y) for x, y in [(0.95, -0.2), (1.08, -0.27), (1.18, -0.12), (1.15, 0.17), (1.06, 0.4), (0.94, 0.42)]])
-        ear_inner[s] = rig.add([(s * x * fw, y) for x, y in [(1.02, -0.15), (1.11, -0.1), (1.1, 0.14), (1.03, 0.27)]])
+        ears[s] = rig.add(
+            [
+                (s * x * fw, y)
+                for x, y in [
+                    (0.95, -0.2),
+                    (1.08, -0.27),
+                    (1.18, -0.12),
+                    (1.15, 0.17),
+                    (1.06, 0.4),
+                    (0.94, 0.42),
+                ]
+            ]
+        )
+        ear_inner[s] = rig.add(
+            [(s * x * fw, y) for x, y in [(1.02, -0.15), (1.11, -0.1), (1.1, 0.14), (1.03, 0.27)]]
+        )
     neck = rig.add([(x * fw, y) for x, y in [(-0.4, 0.4), (0.4, 0.4), (0.42, 1.3), (0.56, 1.72), (0.26, 1.9), (0.0, 1.94), (-0.26, 1.9), (-0.56, 1.72), (-0.42, 1.3)]])  # fmt: skip
     torso = rig.add(
         [(x * fw, y) for x, y in [(0.0, 1.72), (0.8, 1.75), (1.45, 1.88), (1.9, 2.15), (2.1, 2.7), (2.2, 3.8), (-2.2, 3.8), (-2.1, 2.7), (-1.9, 2.15), (-1.45, 1.88), (-0.8, 1.75)]]
     )  # fmt: skip
-    collar = rig.add([(x * fw, y) for x, y in [(-0.6, 1.73), (-0.28, 1.92), (0.0, 1.97), (0.28, 1.92), (0.6, 1.73)]])
+    collar = rig.add(
+        [(x * fw, y) for x, y in [(-0.6, 1.73), (-0.28, 1.92), (0.0, 1.97), (0.28, 1.92), (0.6, 1.73)]]
+    )
 
     # ---- eyes -----------------------------------------------------------------------------
     ex, ew, eh = 0.41 * ident.eye_spacing, 0.215 * ident.eye_size, 0.118 * ident.eye_size
@@ -394,7 +460,11 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
         lower = rig.add(np.stack([s * (ex + v3 * ew), lo_y], 1))
         iris = rig.add([(s * ex, -0.04 * eh)])
         vc = np.array([-0.65, 0.0, 0.75])
-        crease = rig.add(np.stack([s * (ex + vc * ew * 1.02), np.array([-0.98, -1.45, -1.15]) * eh - tilt * (vc + 1) / 2], 1))
+        crease = rig.add(
+            np.stack(
+                [s * (ex + vc * ew * 1.02), np.array([-0.98, -1.45, -1.15]) * eh - tilt * (vc + 1) / 2], 1
+            )
+        )
         vu = np.array([-0.5, 0.15, 0.85])
         under = rig.add(np.stack([s * (ex + vu * ew), np.array([1.45, 1.7, 1.5]) * eh + 0.025], 1))
         eye[s] = dict(upper=upper, lower=lower, iris=iris, crease=crease, under=under)
@@ -431,13 +501,17 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     vb = np.array([0.0, 0.35, 0.7, 1.0])
     brow = {}
     for s, S in SIDES:
-        brow[s] = rig.add(np.stack([s * (bx0 + vb * bw), by + np.array([0.012, -0.045, -0.05, -0.005]) - tilt * vb], 1))
+        brow[s] = rig.add(
+            np.stack([s * (bx0 + vb * bw), by + np.array([0.012, -0.045, -0.05, -0.005]) - tilt * vb], 1)
+        )
         b = brow[s]
         rig.move(f"browDown{S}", b, dx=-s * np.array([0.05, 0.03, 0.012, 0.0]), dy=[0.09, 0.07, 0.05, 0.035])
         rig.move("browInnerUp", b, dx=-s * np.array([0.012, 0.004, 0, 0]), dy=[-0.11, -0.07, -0.03, 0.0])
         rig.move(f"browOuterUp{S}", b, dy=[0.0, -0.035, -0.075, -0.105])
         rig.move(f"noseSneer{S}", b[:2], dy=[0.03, 0.012])
-    forehead = [rig.add([(-0.34, y + 0.02), (0.0, y - 0.01), (0.34, y + 0.02)]) for y in (by - 0.3, by - 0.42)]
+    forehead = [
+        rig.add([(-0.34, y + 0.02), (0.0, y - 0.01), (0.34, y + 0.02)]) for y in (by - 0.3, by - 0.42)
+    ]
     for line in forehead:
         rig.move("browInnerUp", line, dy=[-0.03, -0.05, -0.03])
         rig.move("browOuterUpLeft", line[2], dy=-0.03)
@@ -454,12 +528,19 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     nostril, ala, sneer_lines = {}, {}, {}
     for s, S in SIDES:
         nostril[s] = rig.add([(s * 0.062 * nw, yn + 0.012)])
-        ala[s] = rig.add([(s * x * nw, yn + y) for x, y in [(0.085, -0.1), (0.148, -0.045), (0.14, 0.02), (0.09, 0.04)]])
+        ala[s] = rig.add(
+            [(s * x * nw, yn + y) for x, y in [(0.085, -0.1), (0.148, -0.045), (0.14, 0.02), (0.09, 0.04)]]
+        )
         sneer_lines[s] = [
             rig.add([(s * 0.07, 0.1 + 0.07 * k), (s * 0.15, 0.13 + 0.07 * k)]) for k in range(2)
         ]
         rig.move(f"noseSneer{S}", nostril[s], dx=s * 0.012, dy=-0.045)
-        rig.move(f"noseSneer{S}", ala[s], dx=s * np.array([0.01, 0.02, 0.02, 0.012]), dy=[-0.03, -0.05, -0.05, -0.045])
+        rig.move(
+            f"noseSneer{S}",
+            ala[s],
+            dx=s * np.array([0.01, 0.02, 0.02, 0.012]),
+            dy=[-0.03, -0.05, -0.05, -0.045],
+        )
         rig.move(f"noseSneer{S}", nose_tip, dy=-0.008)
         for ln in sneer_lines[s]:
             rig.move(f"noseSneer{S}", ln, dy=-0.025)
@@ -478,7 +559,9 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     u = np.array([-0.7, -0.4, -0.18, 0.0, 0.18, 0.4, 0.7])
     g = 1 - u**2
     corner = {-1: rig.add([(-mw, ym - 0.005)]), 1: rig.add([(mw, ym - 0.005)])}
-    uo = rig.add(np.stack([u * mw, ym + lt * np.array([-0.05, -0.077, -0.09, -0.07, -0.09, -0.077, -0.05])], 1))
+    uo = rig.add(
+        np.stack([u * mw, ym + lt * np.array([-0.05, -0.077, -0.09, -0.07, -0.09, -0.077, -0.05])], 1)
+    )
     ui = rig.add(np.stack([u * mw, ym + np.array([0.0, 0.004, 0.007, 0.01, 0.007, 0.004, 0.0])], 1))
     li = rig.add(np.stack([u * mw, ym + np.array([0.0, 0.004, 0.007, 0.01, 0.007, 0.004, 0.0])], 1))
     lo = rig.add(np.stack([u * mw, ym + lt * np.array([0.06, 0.1, 0.118, 0.124, 0.118, 0.1, 0.06])], 1))
@@ -493,7 +576,12 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
             rig.move(channel, curve, dx=dx_fn(name), dy=dy_fn(name))
 
     # jawOpen: the lower lip rides on the jaw, corners drop a little and come in
-    drop = {"uo": 0.12 * u**2 - 0.012 * g, "ui": 0.12 * u**2 - 0.02 * g, "li": 0.12 + 0.25 * g**0.6, "lo": 0.12 + 0.23 * g**0.6}
+    drop = {
+        "uo": 0.12 * u**2 - 0.012 * g,
+        "ui": 0.12 * u**2 - 0.02 * g,
+        "li": 0.12 + 0.25 * g**0.6,
+        "lo": 0.12 + 0.23 * g**0.6,
+    }
     each_lip("jawOpen", lambda n: -0.03 * u, lambda n: drop[n])
     rig.move("jawOpen", corners, dx=-0.035 * csign, dy=0.12)
     gap = drop["li"] - drop["ui"]
@@ -525,7 +613,11 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
         pw = np.clip(0.5 + 0.5 * s * u, 0, 1)  # this side fully, the middle half
         uw = np.clip(0.45 + 0.6 * s * u, 0, 1) * g**0.35
         rig.move(f"mouthSmile{S}", corner[s], dx=0.085 * s, dy=-0.11)
-        each_lip(f"mouthSmile{S}", lambda n, w=w, s=s: 0.055 * w * s, lambda n, w=w: {"uo": -0.085, "ui": -0.1, "li": -0.1, "lo": -0.09}[n] * w)
+        each_lip(
+            f"mouthSmile{S}",
+            lambda n, w=w, s=s: 0.055 * w * s,
+            lambda n, w=w: {"uo": -0.085, "ui": -0.1, "li": -0.1, "lo": -0.09}[n] * w,
+        )
         rig.move(f"mouthFrown{S}", corner[s], dx=0.012 * s, dy=0.075)
         each_lip(f"mouthFrown{S}", lambda n: 0.0, lambda n, w=w: 0.072 * w)
         rig.move(f"mouthDimple{S}", corner[s], dx=0.06 * s, dy=-0.015)
@@ -550,12 +642,22 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     rig.move("mouthRollLower", li, dy=-0.01 * g)
     rig.move("mouthRollUpper", uo, dy=0.065 * lt * (0.3 + 0.7 * g))
     rig.move("mouthRollUpper", ui, dy=0.008 * g)
-    each_lip("mouthShrugLower", lambda n: 0.0, lambda n: {"uo": -0.015, "ui": -0.025, "li": -0.025, "lo": -0.045}[n] * g)
+    each_lip(
+        "mouthShrugLower",
+        lambda n: 0.0,
+        lambda n: {"uo": -0.015, "ui": -0.025, "li": -0.025, "lo": -0.045}[n] * g,
+    )
     rig.move("mouthShrugLower", corners, dy=-0.006)
-    each_lip("mouthShrugUpper", lambda n: 0.0, lambda n: {"uo": -0.06, "ui": -0.045, "li": -0.045, "lo": -0.03}[n] * g)
+    each_lip(
+        "mouthShrugUpper",
+        lambda n: 0.0,
+        lambda n: {"uo": -0.06, "ui": -0.045, "li": -0.045, "lo": -0.03}[n] * g,
+    )
     rig.move("mouthShrugUpper", corners, dy=-0.012)
     each_lip("tongueOut", lambda n: 0.0, lambda n: {"uo": -0.01, "ui": -0.03, "li": 0.045, "lo": 0.04}[n] * g)
-    each_lip("cheekPuff", lambda n: -0.025 * u, lambda n: {"uo": -0.012, "ui": 0.0, "li": 0.0, "lo": 0.014}[n] * g)
+    each_lip(
+        "cheekPuff", lambda n: -0.025 * u, lambda n: {"uo": -0.012, "ui": 0.0, "li": 0.0, "lo": 0.014}[n] * g
+    )
     rig.move("cheekPuff", corners, dx=-0.025 * csign)
 
     # teeth and tongue: upper teeth sit on the skull, the rest rides on the jaw
@@ -564,13 +666,23 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
         [(-0.9 * tw, ym - 0.17), (0.9 * tw, ym - 0.17), (0.92 * tw, ym - 0.03), (0.6 * tw, ym + 0.022),
          (0.2 * tw, ym + 0.038), (-0.2 * tw, ym + 0.038), (-0.6 * tw, ym + 0.022), (-0.92 * tw, ym - 0.03)]
     )  # fmt: skip
-    gums = rig.add([(-0.95 * tw, ym - 0.22), (0.95 * tw, ym - 0.22), (0.95 * tw, ym - 0.09), (0.0, ym - 0.075), (-0.95 * tw, ym - 0.09)])
+    gums = rig.add(
+        [
+            (-0.95 * tw, ym - 0.22),
+            (0.95 * tw, ym - 0.22),
+            (0.95 * tw, ym - 0.09),
+            (0.0, ym - 0.075),
+            (-0.95 * tw, ym - 0.09),
+        ]
+    )
     lower_teeth = rig.add(
         [(-0.85 * tw, ym + 0.01), (-0.5 * tw, ym + 0.0), (0.0, ym - 0.005), (0.5 * tw, ym + 0.0), (0.85 * tw, ym + 0.01),
          (0.9 * tw, ym + 0.2), (-0.9 * tw, ym + 0.2)]
     )  # fmt: skip
     tongue = rig.add([(-0.75 * tw, ym + 0.1), (-0.45 * tw, ym + 0.0), (0.45 * tw, ym + 0.0), (0.75 * tw, ym + 0.1), (0.45 * tw, ym + 0.25), (-0.45 * tw, ym + 0.25)])  # fmt: skip
-    tongue_out = rig.add([(-0.14, ym), (-0.15, ym + 0.015), (0.0, ym + 0.025), (0.15, ym + 0.015), (0.14, ym)])
+    tongue_out = rig.add(
+        [(-0.14, ym), (-0.15, ym + 0.015), (0.0, ym + 0.025), (0.15, ym + 0.015), (0.14, ym)]
+    )
     for pts, k in ((lower_teeth, 0.33), (tongue, 0.31)):
         rig.move("jawOpen", pts, dy=k)
         rig.move("jawLeft", pts, dx=0.08)
@@ -581,8 +693,14 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
         rig.move(ch_name, np.concatenate([upper_teeth, gums]), dy=-k)
         rig.move(ch_name, np.concatenate([lower_teeth, tongue]), dy=k)
     gx = np.array([-0.66, -0.36, 0.0, 0.36, 0.66]) * tw * 0.9
-    upper_gaps = rig.add(np.concatenate([[(x, ym - 0.07), (x * 1.02, ym + 0.036 - 0.06 * (x / tw) ** 2)] for x in gx]))
-    lower_gaps = rig.add(np.concatenate([[(x, ym - 0.004 + 0.02 * (x / tw) ** 2), (x, ym + 0.07)] for x in gx[[0, 1, 3, 4]] * 0.9]))
+    upper_gaps = rig.add(
+        np.concatenate([[(x, ym - 0.07), (x * 1.02, ym + 0.036 - 0.06 * (x / tw) ** 2)] for x in gx])
+    )
+    lower_gaps = rig.add(
+        np.concatenate(
+            [[(x, ym - 0.004 + 0.02 * (x / tw) ** 2), (x, ym + 0.07)] for x in gx[[0, 1, 3, 4]] * 0.9]
+        )
+    )
     rig.move("tongueOut", tongue, dy=0.05)
     rig.move("tongueOut", tongue_out, dx=[0.0, -0.01, 0.0, 0.01, 0.0], dy=[0.0, 0.12, 0.21, 0.12, 0.0])
     rig.follow(upper_gaps, upper_teeth[[4] * len(upper_gaps)])
@@ -592,7 +710,9 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     rig.follow(tongue_out[[1, 2, 3]], li[[3, 3, 3]], 0.9)
 
     # creases around the mouth
-    labiomental = rig.add([(-0.11, ym + 0.19 * lt + 0.03), (0.0, ym + 0.2 * lt + 0.035), (0.11, ym + 0.19 * lt + 0.03)])
+    labiomental = rig.add(
+        [(-0.11, ym + 0.19 * lt + 0.03), (0.0, ym + 0.2 * lt + 0.035), (0.11, ym + 0.19 * lt + 0.03)]
+    )
     rig.follow(labiomental, lo[[2, 3, 4]], 0.85)
     rig.follow(labiomental, outline[[8, 8, 8]], 0.15)
     lip_shine = rig.add([(-0.06, ym + 0.075 * lt), (0.0, ym + 0.082 * lt), (0.06, ym + 0.075 * lt)])
@@ -604,11 +724,17 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     corner_crease, dimple, naso, cheek = {}, {}, {}, {}
     for s, S in SIDES:
         cx0, cy0 = s * mw, ym - 0.005
-        corner_crease[s] = rig.add([(cx0 + s * 0.025, cy0 - 0.035), (cx0 + s * 0.04, cy0 + 0.0), (cx0 + s * 0.025, cy0 + 0.035)])
+        corner_crease[s] = rig.add(
+            [(cx0 + s * 0.025, cy0 - 0.035), (cx0 + s * 0.04, cy0 + 0.0), (cx0 + s * 0.025, cy0 + 0.035)]
+        )
         rig.follow(corner_crease[s], corner[s][[0, 0, 0]])
-        dimple[s] = rig.add([(cx0 + s * 0.1, cy0 - 0.04), (cx0 + s * 0.115, cy0 + 0.0), (cx0 + s * 0.1, cy0 + 0.035)])
+        dimple[s] = rig.add(
+            [(cx0 + s * 0.1, cy0 - 0.04), (cx0 + s * 0.115, cy0 + 0.0), (cx0 + s * 0.1, cy0 + 0.035)]
+        )
         rig.follow(dimple[s], corner[s][[0, 0, 0]])
-        naso[s] = rig.add([(s * 0.17 * nw, yn - 0.03), (s * (mw + 0.05), ym - 0.13), (s * (mw + 0.08), ym + 0.07)])
+        naso[s] = rig.add(
+            [(s * 0.17 * nw, yn - 0.03), (s * (mw + 0.05), ym - 0.13), (s * (mw + 0.08), ym + 0.07)]
+        )
         rig.follow(naso[s][0], ala[s][1], 0.8)
         rig.follow(naso[s][1], corner[s], 0.35)
         rig.follow(naso[s][2], corner[s], 0.6)
@@ -622,9 +748,24 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     # ---- facial hair (rides on the jaw and lips) --------------------------------------------
     beard_outer = beard_inner = moustache = None
     if ident.facial_hair in ("stubble", "beard"):
-        beard_outer = rig.add(np.concatenate([on[[4]] * [0.97, 1.0] + [0, 0.1], on[5:12] * [1.02, 1.0] + [0, 0.015], on[[12]] * [0.97, 1.0] + [0, 0.1]]))
+        beard_outer = rig.add(
+            np.concatenate(
+                [
+                    on[[4]] * [0.97, 1.0] + [0, 0.1],
+                    on[5:12] * [1.02, 1.0] + [0, 0.015],
+                    on[[12]] * [0.97, 1.0] + [0, 0.1],
+                ]
+            )
+        )
         rig.follow(beard_outer, outline[4:13])
-        rows = [(-mw - 0.12, ym - 0.13), (-mw - 0.06, ym + 0.03), (-0.16, ym + 0.22), (0.16, ym + 0.22), (mw + 0.06, ym + 0.03), (mw + 0.12, ym - 0.13)]
+        rows = [
+            (-mw - 0.12, ym - 0.13),
+            (-mw - 0.06, ym + 0.03),
+            (-0.16, ym + 0.22),
+            (0.16, ym + 0.22),
+            (mw + 0.06, ym + 0.03),
+            (mw + 0.12, ym - 0.13),
+        ]
         beard_inner = rig.add(rows)
         rig.follow(beard_inner[[0, 5]], np.concatenate([corner[-1], corner[1]]), 0.5)
         rig.follow(beard_inner[[1, 4]], np.concatenate([corner[-1], corner[1]]), 1.0)
@@ -633,7 +774,9 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
         mx = np.array([-1.15, -0.7, -0.3, 0.0, 0.3, 0.7, 1.15])
         top = ym - 0.12 * lt - 0.09 + 0.05 * mx**2
         bot = ym - 0.07 * lt + 0.035 * mx**2 * 1.5
-        moustache = rig.add(np.concatenate([np.stack([mx * mw, top], 1), np.stack([mx[::-1] * mw, bot[::-1]], 1)]))
+        moustache = rig.add(
+            np.concatenate([np.stack([mx * mw, top], 1), np.stack([mx[::-1] * mw, bot[::-1]], 1)])
+        )
         near = [corner[-1][0], uo[0], uo[2], uo[3], uo[4], uo[6], corner[1][0]]
         rig.follow(moustache, np.array(near + near[::-1]), 0.9)
 
@@ -665,9 +808,15 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
     lx, ly = np.cos(ident.light_angle), np.sin(ident.light_angle)
     about = np.array([0.0, -0.05])
     parts["face_lit"] = dn.curve(outline, 8, closed=True)  # replaced by a shrunk, shifted outline in dense()
-    lit_transform = (about, np.array([1 - shading / 2, 1 - shading / 8]), np.array([0.9 * lx * shading / 2, 0.6 * ly * shading / 8]))
+    lit_transform = (
+        about,
+        np.array([1 - shading / 2, 1 - shading / 8]),
+        np.array([0.9 * lx * shading / 2, 0.6 * ly * shading / 8]),
+    )
     # the chin's shadow on the neck: the jaw line narrowed to the neck's width (x scaled in dense())
-    parts["chin_shadow"] = np.concatenate([dn.curve(outline[6:11], 4), dn.curve(outline[6:11][::-1], 4, offset=(0, 0.15))])
+    parts["chin_shadow"] = np.concatenate(
+        [dn.curve(outline[6:11], 4), dn.curve(outline[6:11][::-1], 4, offset=(0, 0.15))]
+    )
     chin_xscale = 0.46 / jx
     for s, _ in SIDES:
         parts[f"ear{s}"] = dn.curve(ears[s], 4, closed=True)
@@ -683,7 +832,10 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
         parts[f"lid_lo{s}"] = dn.curve(lo_curve, 5)
         # lash line: a stroke sitting on the upper lid, thicker towards the outer corner
         n_l = len(parts[f"lid_up{s}"])
-        prof = np.interp(np.linspace(0, 1, n_l), [0, 0.3, 0.85, 1], [0.006, 0.014, 0.024, 0.012]) * ident.eye_size
+        prof = (
+            np.interp(np.linspace(0, 1, n_l), [0, 0.3, 0.85, 1], [0.006, 0.014, 0.024, 0.012])
+            * ident.eye_size
+        )
         rows_w = catmull_rom(5, 5, False)
         lift = np.stack([np.zeros(n_l), -2 * prof], 1)
         ctrl_rows = np.zeros((2 * n_l, rig.n))
@@ -698,7 +850,11 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
             [dn.curve([oc, oc], 1, offset=np.array([[s * dx0, dy0], [s * dx1, dy1]]))
              for dx0, dy0, dx1, dy1 in ((0.05, -0.015, 0.09, -0.04), (0.055, 0.01, 0.1, 0.015), (0.045, 0.035, 0.08, 0.065))]
         )  # fmt: skip
-        prof_b = ident.brow_thickness * 0.03 * np.interp(np.linspace(0, 1, 19), [0, 0.25, 0.7, 1], [0.85, 1.0, 0.7, 0.22])
+        prof_b = (
+            ident.brow_thickness
+            * 0.03
+            * np.interp(np.linspace(0, 1, 19), [0, 0.25, 0.7, 1], [0.85, 1.0, 0.7, 0.22])
+        )
         parts[f"brow{s}"] = dn.band(brow[s], 6, prof_b)
         parts[f"frown{s}"] = dn.curve(frown[s])
         parts[f"nostril{s}"] = dn.curve(nostril[s])
@@ -747,7 +903,9 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
 
     # ---- depth for head pose -------------------------------------------------------------------
     pos = A @ neutral + b
-    depth = 0.95 * np.sqrt(np.clip(1 - (pos[:, 0] / (1.0 * fw)) ** 2 - ((pos[:, 1] - 0.05) / 1.35) ** 2, 0, None))
+    depth = 0.95 * np.sqrt(
+        np.clip(1 - (pos[:, 0] / (1.0 * fw)) ** 2 - ((pos[:, 1] - 0.05) / 1.35) ** 2, 0, None)
+    )
     compress = np.ones(len(pos))
     head = np.ones(len(pos))
     for name in ("outline", "face_lit", "chin_shadow"):
@@ -802,9 +960,20 @@ def build_geometry(ident: FaceIdentity) -> FaceGeometry:
         ax("sneer" + L, f"noseSneer{S}", 1.0)
         ax("dimple" + L, f"mouthDimple{S}", 1.0)
         ax("dimple" + L, f"mouthSmile{S}", 0.2)
-        for ch_, k in ((f"mouthSmile{S}", 0.6), (f"mouthUpperUp{S}", 0.4), (f"noseSneer{S}", 0.4), (f"cheekSquint{S}", 0.2), ("cheekPuff", -0.3)):
+        for ch_, k in (
+            (f"mouthSmile{S}", 0.6),
+            (f"mouthUpperUp{S}", 0.4),
+            (f"noseSneer{S}", 0.4),
+            (f"cheekSquint{S}", 0.2),
+            ("cheekPuff", -0.3),
+        ):
             ax("naso" + L, ch_, k)
-        for ch_, k in ((f"mouthSmile{S}", 0.7), (f"mouthDimple{S}", 0.3), (f"mouthPress{S}", 0.35), (f"mouthFrown{S}", 0.45)):
+        for ch_, k in (
+            (f"mouthSmile{S}", 0.7),
+            (f"mouthDimple{S}", 0.3),
+            (f"mouthPress{S}", 0.35),
+            (f"mouthFrown{S}", 0.45),
+        ):
             ax("corner" + L, ch_, k)
         for ch_, k in ((f"cheekSquint{S}", 0.8), (f"mouthSmile{S}", 0.3), (f"eyeSquint{S}", 0.3)):
             ax("eyecrease" + L, ch_, k)

@@ -247,7 +247,16 @@ def random_identity(seed: int | np.random.Generator = 0, *, camera: bool = True)
     old = hair_name in ("grey", "white")
     style = _pick(
         rng,
-        {"short": 0.2, "quiff": 0.1, "buzz": 0.08, "bob": 0.16, "long": 0.2, "curly": 0.12, "bun": 0.08, "bald": 0.06},
+        {
+            "short": 0.2,
+            "quiff": 0.1,
+            "buzz": 0.08,
+            "bob": 0.16,
+            "long": 0.2,
+            "curly": 0.12,
+            "bun": 0.08,
+            "bald": 0.06,
+        },
     )
     short_hair = style in ("short", "quiff", "buzz", "bald")
     facial_hair = (

@@ -34,7 +34,9 @@ def stroke(img: np.ndarray, pts: np.ndarray, c: Colour, thickness: int, closed: 
     cv2.polylines(img, [pts], closed, c, thickness, AA, SHIFT)
 
 
-def ellipse(img: np.ndarray, centre: np.ndarray, axes: tuple[int, int], c: Colour, angle: float = 0.0) -> None:
+def ellipse(
+    img: np.ndarray, centre: np.ndarray, axes: tuple[int, int], c: Colour, angle: float = 0.0
+) -> None:
     """A filled ellipse; ``centre`` and ``axes`` in fixed-point."""
     cv2.ellipse(img, (int(centre[0]), int(centre[1])), axes, angle, 0, 360, c, -1, AA, SHIFT)
 
@@ -48,7 +50,12 @@ def box(pts: np.ndarray, h: int, w: int, pad: int = 1) -> tuple[int, int, int, i
     """Integer pixel box (x0, y0, x1, y1) around fixed-point points, clipped to the image."""
     lo = pts.min(0) >> SHIFT
     hi = (pts.max(0) >> SHIFT) + 1
-    return (max(int(lo[0]) - pad, 0), max(int(lo[1]) - pad, 0), min(int(hi[0]) + pad, w), min(int(hi[1]) + pad, h))
+    return (
+        max(int(lo[0]) - pad, 0),
+        max(int(lo[1]) - pad, 0),
+        min(int(hi[0]) + pad, w),
+        min(int(hi[1]) + pad, h),
+    )
 
 
 def clip_to(img: np.ndarray, poly: np.ndarray, bx: tuple[int, int, int, int], draw) -> None:

@@ -15,6 +15,7 @@ from avzoo.render.geometry import AUX, KEYPOINT_NAMES, FaceGeometry, build_geome
 from avzoo.render.identity import FaceIdentity, random_identity
 
 MAX_POSE = np.pi / 2  # radians; the 2D approximation looks right up to about 0.6
+_CHUNK = 256  # frames drawn per batch
 
 
 def _check_blendshapes(blendshapes) -> tuple[np.ndarray, bool]:
@@ -23,7 +24,9 @@ def _check_blendshapes(blendshapes) -> tuple[np.ndarray, bool]:
     if single:
         b = b[None]
     if b.ndim != 2 or b.shape[1] != NUM_BLENDSHAPES:
-        raise ValueError(f"blendshapes must have shape (52,) or (T, 52) in canonical ARKit order, got {b.shape}")
+        raise ValueError(
+            f"blendshapes must have shape (52,) or (T, 52) in canonical ARKit order, got {b.shape}"
+        )
     if len(b) == 0:
         raise ValueError("blendshapes has no frames (T = 0)")
     if not np.isfinite(b).all():
@@ -53,9 +56,13 @@ def _check_pose(head_pose, T: int) -> np.ndarray | None:
     if p.ndim == 1:
         p = np.broadcast_to(p, (T, p.shape[0]))
     if p.shape != (T, 3):
-        raise ValueError(f"head_pose must have shape (3,) or (T, 3) = (yaw, pitch, roll) radians with T={T}, got {p.shape}")
+        raise ValueError(
+            f"head_pose must have shape (3,) or (T, 3) = (yaw, pitch, roll) radians with T={T}, got {p.shape}"
+        )
     if not np.isfinite(p).all() or np.abs(p).max() > MAX_POSE:
-        raise ValueError(f"head_pose angles must be finite radians in [-pi/2, pi/2], got max |angle| {np.abs(p).max():.3g}")
+        raise ValueError(
+            f"head_pose angles must be finite radians in [-pi/2, pi/2], got max |angle| {np.abs(p).max():.3g}"
+        )
     return p
 
 
@@ -171,6 +178,19 @@ def _palette(ident: FaceIdentity) -> _Palette:
     )
 
 
+def resolve_identity(identity: FaceIdentity | int | None) -> FaceIdentity:
+    """A FaceIdentity as given, ``random_identity(seed)`` for an int, the default face for None."""
+    if identity is None:
+        return FaceIdentity()
+    if isinstance(identity, (int, np.integer)) and not isinstance(identity, bool):
+        return random_identity(int(identity))
+    if not isinstance(identity, FaceIdentity):
+        raise ValueError(
+            f"identity must be a FaceIdentity, an int seed or None, got {type(identity).__name__}"
+        )
+    return identity
+
+
 @dataclass
 class _Canvas:
     """Per-size constants."""
@@ -188,12 +208,7 @@ class FaceRenderer:
     """Renders one identity; caches its geometry and per-size layers, so reuse it across clips."""
 
     def __init__(self, identity: FaceIdentity | int | None = None) -> None:
-        if identity is None:
-            identity = FaceIdentity()
-        elif isinstance(identity, (int, np.integer)):
-            identity = random_identity(int(identity))
-        elif not isinstance(identity, FaceIdentity):
-            raise ValueError(f"identity must be a FaceIdentity, an int seed or None, got {type(identity).__name__}")
+        identity = resolve_identity(identity)
         self.identity = identity
         self.geometry: FaceGeometry = build_geometry(identity)
         self.palette = _palette(identity)
@@ -206,14 +221,24 @@ class FaceRenderer:
             ident = self.identity
             ppf = ident.face_scale * min(h, w)
             ox, oy = ident.center_x * w, ident.center_y * h
-            c = _Canvas(h, w, ppf, ox, oy, R.background(ident, h, w), R.light_gain(ident, h, w, ox, oy + 0.3 * ppf, 1.4 * ppf))
+            c = _Canvas(
+                h,
+                w,
+                ppf,
+                ox,
+                oy,
+                R.background(ident, h, w),
+                R.light_gain(ident, h, w, ox, oy + 0.3 * ppf, 1.4 * ppf),
+            )
             self._canvases[(h, w)] = c
         return c
 
     def _camera(self, T: int, rng: np.random.Generator) -> np.ndarray | None:
         """Per-frame (dx, dy, log-scale, rotation) of a smoothly shaking camera, or None."""
         ident = self.identity
-        std = np.array([ident.jitter_translate, ident.jitter_translate, ident.jitter_scale, ident.jitter_rotate])
+        std = np.array(
+            [ident.jitter_translate, ident.jitter_translate, ident.jitter_scale, ident.jitter_rotate]
+        )
         if not std.any():
             return None
         a = 0.7
@@ -227,9 +252,13 @@ class FaceRenderer:
         b, _ = _check_blendshapes(blendshapes)
         h, w = _check_size(size)
         pose = _check_pose(head_pose, len(b))
-        return self._points(b, self._canvas(h, w), pose, self._camera(len(b), _as_rng(rng, self.identity.seed)))
+        return self._points(
+            b, self._canvas(h, w), pose, self._camera(len(b), _as_rng(rng, self.identity.seed))
+        )
 
-    def _points(self, b: np.ndarray, cv: _Canvas, pose: np.ndarray | None, cam: np.ndarray | None) -> np.ndarray:
+    def _points(
+        self, b: np.ndarray, cv: _Canvas, pose: np.ndarray | None, cam: np.ndarray | None
+    ) -> np.ndarray:
         g = self.geometry
         P = g.dense(b)  # (T, Kd, 2) face units
         x, y = P[..., 0], P[..., 1]
@@ -278,17 +307,25 @@ class FaceRenderer:
         pose = _check_pose(head_pose, len(b))
         gen = _as_rng(rng, self.identity.seed)
         cv = self._canvas(h, w)
-        P = self._points(b, cv, pose, self._camera(len(b), gen))
-        frames = self._draw(P, self.geometry.aux(b), cv, gen, pose)
+        cam = self._camera(len(b), gen)
+        frames = np.empty((len(b), h, w, 3), np.uint8)
+        kp = np.empty((len(b), len(KEYPOINT_NAMES), 2))
+        for t0 in range(0, len(b), _CHUNK):  # bounded memory for long clips; same pixels as one pass
+            sl = slice(t0, t0 + _CHUNK)
+            P = self._points(b[sl], cv, None if pose is None else pose[sl], None if cam is None else cam[sl])
+            self._draw(P, self.geometry.aux(b[sl]), cv, gen, None if pose is None else pose[sl], frames[sl])
+            kp[sl] = P[:, self.geometry.parts["keypoints"]]
         if return_keypoints:
-            kp = P[:, self.geometry.parts["keypoints"]]
             keypoints = {n: kp[:, i] for i, n in enumerate(KEYPOINT_NAMES)}
             if single:
                 keypoints = {n: v[0] for n, v in keypoints.items()}
             return (frames[0] if single else frames), keypoints
         return frames[0] if single else frames
 
-    def _draw(self, P: np.ndarray, aux: np.ndarray, cv: _Canvas, gen: np.random.Generator, pose) -> np.ndarray:
+    def _draw(
+        self, P: np.ndarray, aux: np.ndarray, cv: _Canvas, gen: np.random.Generator, pose, out: np.ndarray
+    ):
+        """Draw frames for dense points ``P`` (T, Kd, 2 pixels) into ``out`` (T, H, W, 3)."""
         g, pal, ident = self.geometry, self.palette, self.identity
         T, H, W = len(P), cv.h, cv.w
         ppf, one = cv.ppf, R.ONE
@@ -304,7 +341,9 @@ class FaceRenderer:
         def boxes(arr: np.ndarray, pad: int = 1) -> list:
             lo = (arr.min(1) >> R.SHIFT) - pad
             hi = (arr.max(1) >> R.SHIFT) + 1 + pad
-            return np.stack([lo[:, 0].clip(0, W), lo[:, 1].clip(0, H), hi[:, 0].clip(0, W), hi[:, 1].clip(0, H)], 1).tolist()
+            return np.stack(
+                [lo[:, 0].clip(0, W), lo[:, 1].clip(0, H), hi[:, 0].clip(0, W), hi[:, 1].clip(0, H)], 1
+            ).tolist()
 
         def th(fu: float) -> int:
             return max(1, round(fu * ppf))
@@ -322,9 +361,14 @@ class FaceRenderer:
         detail = ppf >= 30  # small extras (shine, strands, teeth gaps) from about 128 px up
         strands = [part(k) for k in g.parts if k.startswith("hair_strands")] if detail else []
         ui, li = part("ui"), part("li")
-        eye_poly = [np.ascontiguousarray(np.concatenate([sp["lid_up"][i], sp["lid_lo"][i][:, ::-1]], 1)) for i in (0, 1)]
+        eye_poly = [
+            np.ascontiguousarray(np.concatenate([sp["lid_up"][i], sp["lid_lo"][i][:, ::-1]], 1))
+            for i in (0, 1)
+        ]
         eye_box = [boxes(e) for e in eye_poly]
-        eye_open = [(P[:, g.parts[f"lid_lo{s}"], 1] - P[:, g.parts[f"lid_up{s}"], 1]).max(1) > 0.35 for s in sides]
+        eye_open = [
+            (P[:, g.parts[f"lid_lo{s}"], 1] - P[:, g.parts[f"lid_up{s}"], 1]).max(1) > 0.35 for s in sides
+        ]
         mouth_poly = np.ascontiguousarray(np.concatenate([ui, li[:, ::-1]], 1))
         mouth_box = boxes(mouth_poly)
         mouth_open = (P[:, g.parts["li"], 1] - P[:, g.parts["ui"], 1]).max(1) > 0.3
@@ -332,10 +376,25 @@ class FaceRenderer:
         lower_lip = np.ascontiguousarray(np.concatenate([li, part("lo")[:, ::-1]], 1))
         tongue_out = part("tongue_out")
         tongue_len = P[:, g.parts["tongue_out"][2], 1] - P[:, g.parts["tongue_out"][0], 1]
-        tongue, lower_teeth, upper_teeth, gums = part("tongue"), part("lower_teeth"), part("upper_teeth"), part("gums")
+        tongue, lower_teeth, upper_teeth, gums = (
+            part("tongue"),
+            part("lower_teeth"),
+            part("upper_teeth"),
+            part("gums"),
+        )
         upper_gaps, lower_gaps = part("upper_gaps"), part("lower_gaps")
-        collar, forehead, chin_line, labiomental = part("collar"), part("forehead"), part("chin_line"), part("labiomental")
-        bridge, columella, lip_shine, nose_tip = part("bridge"), part("columella"), part("lip_shine"), part("nose_tip")
+        collar, forehead, chin_line, labiomental = (
+            part("collar"),
+            part("forehead"),
+            part("chin_line"),
+            part("labiomental"),
+        )
+        bridge, columella, lip_shine, nose_tip = (
+            part("bridge"),
+            part("columella"),
+            part("lip_shine"),
+            part("nose_tip"),
+        )
         beard = part("beard") if "beard" in g.parts else None
         moustache = part("moustache") if "moustache" in g.parts else None
         glasses_bridge = part("bridge_glasses") if "bridge_glasses" in g.parts else None
@@ -351,7 +410,10 @@ class FaceRenderer:
         pupil_r = round(g.sizes["pupil"] * ppf * one)
         glint_r = round(g.sizes["pupil"] * ppf * one * 0.5)
         glint_off = (np.array([-0.35, -0.45]) * g.sizes["iris"] * ppf * one).astype(np.int32)
-        nos = (max(1, round(g.sizes["nostril_rx"] * ppf * one)), max(1, round(g.sizes["nostril_ry"] * ppf * one)))
+        nos = (
+            max(1, round(g.sizes["nostril_rx"] * ppf * one)),
+            max(1, round(g.sizes["nostril_ry"] * ppf * one)),
+        )
         blush_ax = np.array([0.19, 0.11]) * ppf * one
         blush_rings = ((1.15, 0.35), (0.95, 0.7), (0.75, 1.0)) if detail else ((1.0, 0.8),)
         light_x = float(np.cos(ident.light_angle))
@@ -359,7 +421,11 @@ class FaceRenderer:
         tip_ax = (int(0.035 * ppf * one), int(0.022 * ppf * one))
         lit = pal.lit
         lit_a = np.array(lit, float)
-        crease_a, shadow_a, blush_a = np.array(pal.crease, float), np.array(pal.shadow, float), np.array(pal.blush, float)
+        crease_a, shadow_a, blush_a = (
+            np.array(pal.crease, float),
+            np.array(pal.shadow, float),
+            np.array(pal.blush, float),
+        )
         ramps: dict[int, list] = {}
 
         def lerp(a: np.ndarray, t: float):  # line colour at strength t over lit skin, from a 33-step table
@@ -378,8 +444,11 @@ class FaceRenderer:
                 for j in range(0, len(pts), 2):
                     R.stroke(img, pts[j : j + 2], col, t_line)
 
-        bridge_col, columella_col, crease_col = lerp(shadow_a, 0.7), lerp(crease_a, 0.45), lerp(crease_a, 0.55)
-        lab_col = lerp(shadow_a, 0.45)
+        bridge_col, columella_col, crease_col = (
+            lerp(shadow_a, 0.7),
+            lerp(crease_a, 0.45),
+            lerp(crease_a, 0.55),
+        )
         noise = ident.noise
         blur = ident.blur * H / 96.0
         lens_tint = (228, 238, 255)
@@ -387,7 +456,6 @@ class FaceRenderer:
         strand_col = pal.hair_light if light_x < 0 else pal.hair_dark
         beard_fill = ident.facial_hair == "beard"
 
-        out = np.empty((T, H, W, 3), np.uint8)
         for t in range(T):
             img = out[t]
             np.copyto(img, cv.bg)
@@ -418,10 +486,17 @@ class FaceRenderer:
                         q = c - off
                         if strength > 0.02:
                             for f, k in blush_rings:  # concentric rings fake a soft edge
-                                R.ellipse(cnv, q, (int(ax[0] * f), int(ax[1] * f)), lerp(blush_a, k * strength))
+                                R.ellipse(
+                                    cnv, q, (int(ax[0] * f), int(ax[1] * f)), lerp(blush_a, k * strength)
+                                )
                         if puff > 0.05:
                             hl = q + np.array([-s * ax[0] // 4, -ax[1] // 3])
-                            R.ellipse(cnv, hl, (int(ax[0] // 2.5), int(ax[1] // 3.5)), R.mix(lit, pal.highlight, 0.5 * puff))
+                            R.ellipse(
+                                cnv,
+                                hl,
+                                (int(ax[0] // 2.5), int(ax[1] // 3.5)),
+                                R.mix(lit, pal.highlight, 0.5 * puff),
+                            )
 
                     if clip_cheeks[t]:  # keep the blush on the face when the head turns
                         rx, ry = (int(ax[0] * 1.2) >> R.SHIFT) + 2, (int(ax[1] * 1.2) >> R.SHIFT) + 2
@@ -448,7 +523,7 @@ class FaceRenderer:
                 if beard_fill:
                     R.fill(img, beard[t], pal.beard)
                 else:
-                    R.blend_poly(img, beard[t], pal.stubble, 0.35)
+                    R.blend_poly(img, beard[t], pal.stubble, 0.25)
             # nose
             R.stroke(img, bridge[t], bridge_col, t_bridge)
             for i, s in enumerate(sides):
@@ -501,7 +576,9 @@ class FaceRenderer:
             if tongue_len[t] > 0.6 and a[ax_["tongue"]] > 0.02:
                 tip = tongue_out[t]
                 R.fill(img, tip, pal.tongue)
-                R.stroke(img, np.stack([tip[0] // 2 + tip[-1] // 2, tip[len(tip) // 2]]), pal.tongue_line, t_line)
+                R.stroke(
+                    img, np.stack([tip[0] // 2 + tip[-1] // 2, tip[len(tip) // 2]]), pal.tongue_line, t_line
+                )
             R.fill(img, upper_lip[t], pal.lip_upper)
             R.stroke(img, mouth_poly[t], pal.lip_line, t_line, closed=True)
             if detail:
@@ -529,7 +606,6 @@ class FaceRenderer:
                 n += img
                 np.clip(n, 0, 255, out=n)
                 img[:] = n
-        return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -537,15 +613,11 @@ def _renderer(identity: FaceIdentity) -> FaceRenderer:
     return FaceRenderer(identity)
 
 
-def render(blendshapes, identity: FaceIdentity | int | None = None, size=96, head_pose=None, rng=None) -> np.ndarray:
+def render(
+    blendshapes, identity: FaceIdentity | int | None = None, size=96, head_pose=None, rng=None
+) -> np.ndarray:
     """Render blendshapes (52,) or (T, 52) for an identity (a FaceIdentity, an int seed, or None).
 
     See :meth:`FaceRenderer.render`; renderers are cached per identity.
     """
-    if identity is None:
-        identity = FaceIdentity()
-    elif isinstance(identity, (int, np.integer)):
-        identity = random_identity(int(identity))
-    elif not isinstance(identity, FaceIdentity):
-        raise ValueError(f"identity must be a FaceIdentity, an int seed or None, got {type(identity).__name__}")
-    return _renderer(identity).render(blendshapes, size=size, head_pose=head_pose, rng=rng)
+    return _renderer(resolve_identity(identity)).render(blendshapes, size=size, head_pose=head_pose, rng=rng)
