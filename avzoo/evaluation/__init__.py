@@ -1,0 +1,42 @@
+"""Evaluation jobs: score a model family on its held-out data against baselines, and write the JSON its card quotes.
+
+* :mod:`avzoo.evaluation.baselines` -- blendshape baselines (mean pose, loudness → jawOpen), fitted on train only.
+* :mod:`avzoo.evaluation.av_lipsync` -- av-lipsync on the synthetic test split (:func:`evaluate_av_lipsync`,
+  :func:`run_evaluation`, behind ``avzoo evaluate av-lipsync``; also ``python -m avzoo.evaluation.av_lipsync``).
+* :mod:`avzoo.evaluation.real_voices` -- av-lipsync's behaviour on real speech without reference animation.
+* :mod:`avzoo.evaluation.inference` -- batched, padded, masked inference shared by the above.
+
+Names load lazily, so ``python -m avzoo.evaluation.av_lipsync`` does not import its own module twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "THRESHOLDS": "av_lipsync",
+    "evaluate_av_lipsync": "av_lipsync",
+    "evaluate_baselines": "av_lipsync",
+    "format_table": "av_lipsync",
+    "run_evaluation": "av_lipsync",
+    "MeanPoseBaseline": "baselines",
+    "RmsJawBaseline": "baselines",
+    "fit_baselines": "baselines",
+    "frame_rms": "baselines",
+    "predict_blendshapes": "inference",
+    "real_voice_report": "real_voices",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,437 @@
+"""av-lipsync evaluation: baselines, metric plumbing on a tiny corpus, the evaluation JSON, real-voice report."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from avzoo import arkit
+from avzoo.evaluation.av_lipsync import (
+    THRESHOLDS,
+    bilabial_events,
+    bilabial_mask,
+    condition_from_labels,
+    evaluate_av_lipsync,
+    format_table,
+    intensity_value,
+    load_test_rows,
+    main,
+    run_evaluation,
+)
+from avzoo.evaluation.baselines import (
+    MeanPoseBaseline,
+    RmsJawBaseline,
+    baseline_from_dict,
+    fit_baselines,
+    fit_mean_pose,
+    fit_rms_jaw,
+    frame_rms,
+    rms_db,
+)
+from avzoo.evaluation.real_voices import pause_mask, real_voice_report, runs, track_audio_stats
+from avzoo.hub.cards import load_eval_results
+from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+
+SR = 16000
+FPS = 30.0
+JAW = arkit.INDEX["jawOpen"]
+
+
+# --- fixtures and fakes --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from avzoo.synth.corpus import CorpusConfig, build_corpus
+
+    out = tmp_path_factory.mktemp("corpus")
+    config = CorpusConfig(utterances={"train": 4, "test": 2}, speakers={"train": 2, "test": 1})
+    build_corpus(config, out, num_proc=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def dataset(corpus):
+    from avzoo.synth.corpus import load_corpus
+
+    return load_corpus(corpus)
+
+
+def tiny_model(seed: int = 0) -> AvLipsyncModel:
+    torch.manual_seed(seed)
+    config = AvLipsyncConfig(
+        lipsync_hidden_size=16,
+        lipsync_dilations=[1, 2],
+        expression_hidden_size=8,
+        expression_dilations=[1, 2],
+    )
+    return AvLipsyncModel(config).eval()
+
+
+def stepped_audio(levels_db: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Alternating +-a samples, ``a`` constant per 30 fps frame: frame RMS is exactly ``a``."""
+    bounds = np.floor(np.arange(len(levels_db) + 1) * SR / FPS + 0.5).astype(int)
+    audio = np.zeros(bounds[-1], np.float32)
+    sign = np.where(np.arange(bounds[-1]) % 2 == 0, 1.0, -1.0)
+    for k, db in enumerate(levels_db):
+        audio[bounds[k] : bounds[k + 1]] = 10 ** (db / 20) * sign[bounds[k] : bounds[k + 1]]
+    return audio
+
+
+class KeyedFeatures:
+    """A fake feature extractor: feature 0 of every frame carries the clip's index in ``clips``."""
+
+    def __init__(self, clips):
+        self.index = {np.asarray(c, np.float32).tobytes(): i for i, c in enumerate(clips)}
+
+    def __call__(self, clips, sampling_rate=None, return_tensors="pt", padding="longest"):
+        lengths = [math.ceil(len(c) * FPS / SR - 1e-9) for c in clips]
+        features = torch.zeros(len(clips), max(lengths), 80)
+        mask = torch.zeros(len(clips), max(lengths), dtype=torch.long)
+        for j, (clip, n) in enumerate(zip(clips, lengths, strict=True)):
+            features[j, :n, 0] = self.index[np.asarray(clip, np.float32).tobytes()]
+            mask[j, :n] = 1
+        return {"input_features": features, "attention_mask": mask}
+
+
+class ReferenceModel:
+    """A fake model that returns the reference track of each clip (to check the metric plumbing)."""
+
+    def __init__(self, references):
+        self.references = references
+        self.conditions = {}
+
+    def __call__(self, input_features, attention_mask, condition=None):
+        out = torch.zeros(*input_features.shape[:2], 52)
+        for j in range(len(input_features)):
+            i = int(input_features[j, 0, 0])
+            n = int(attention_mask[j].sum())
+            out[j, :n] = torch.from_numpy(self.references[i][:n])
+            if condition is not None:
+                self.conditions[i] = condition[j, :n].numpy().copy()
+        return SimpleNamespace(blendshapes=out)
+
+
+class LoudnessFeatures:
+    """A fake feature extractor whose feature 0 is the frame RMS (the baselines' frame grid)."""
+
+    def __call__(self, clips, sampling_rate=None, return_tensors="pt", padding="longest"):
+        tracks = [frame_rms(c) for c in clips]
+        features = torch.zeros(len(clips), max(map(len, tracks)), 80)
+        mask = torch.zeros(features.shape[:2], dtype=torch.long)
+        for j, t in enumerate(tracks):
+            features[j, : len(t), 0] = torch.from_numpy(t / t.max())
+            mask[j, : len(t)] = 1
+        return {"input_features": features, "attention_mask": mask}
+
+
+def loudness_model(input_features, attention_mask, condition=None):
+    """jawOpen = normalised frame RMS; every other channel at rest."""
+    out = torch.zeros(*input_features.shape[:2], 52)
+    out[..., JAW] = input_features[..., 0]
+    return out
+
+
+# --- baselines -----------------------------------------------------------------------------------------------------
+
+
+def test_frame_rms_grid_and_edges():
+    levels = np.array([-20.0, -40.0, -60.0, -30.0])
+    audio = stepped_audio(levels)
+    assert len(frame_rms(audio)) == 4
+    np.testing.assert_allclose(rms_db(frame_rms(audio)), levels, atol=1e-4)
+    assert len(frame_rms(audio, num_frames=2)) == 2
+    padded = frame_rms(audio, num_frames=6)
+    assert padded[-1] == padded[3]
+    # 1067 samples = 2.0006 frames -> 3 frames; the last has no samples of its own and reads the last one
+    short = frame_rms(np.full(1067, 0.5, np.float32))
+    np.testing.assert_allclose(short, 0.5)
+    assert len(short) == 3
+    assert rms_db(np.zeros(2)).tolist() == [-100.0, -100.0]
+    with pytest.raises(ValueError, match="1-D"):
+        frame_rms(np.zeros((2, 100)))
+    with pytest.raises(ValueError, match="NaN"):
+        frame_rms(np.array([0.1, np.nan]))
+
+
+def test_mean_pose_is_the_mean_of_all_training_frames():
+    rng = np.random.default_rng(0)
+    tracks = [rng.random((n, 52)).astype(np.float32) for n in (5, 11)]
+    baseline = fit_mean_pose(tracks)
+    np.testing.assert_allclose(baseline.mean_pose, np.concatenate(tracks).mean(0), atol=1e-6)
+    pred = baseline.predict(np.zeros(100), 7)
+    assert pred.shape == (7, 52) and np.all(pred == baseline.mean_pose)
+    again = baseline_from_dict(json.loads(json.dumps(baseline.to_dict())))
+    np.testing.assert_allclose(again.mean_pose, baseline.mean_pose, atol=1e-7)
+    with pytest.raises(ValueError, match="52"):
+        fit_mean_pose([np.zeros((3, 51))])
+
+
+@pytest.mark.parametrize("method", ["affine", "piecewise"])
+def test_rms_jaw_recovers_an_affine_law(method):
+    rng = np.random.default_rng(1)
+    audios, tracks = [], []
+    for _ in range(3):
+        levels = rng.uniform(-55, -15, 60)
+        track = np.full((60, 52), 0.1, np.float32)
+        track[:, JAW] = 0.02 * levels + 1.2  # in [0.1, 0.9]
+        audios.append(stepped_audio(levels))
+        tracks.append(track)
+    baseline = fit_rms_jaw(audios, tracks, method=method)
+    if method == "affine":
+        assert baseline.slope == pytest.approx(0.02, abs=1e-5)
+        assert baseline.intercept == pytest.approx(1.2, abs=1e-4)
+    test_levels = np.linspace(-50, -20, 30)
+    pred = baseline.predict(stepped_audio(test_levels), 30)
+    np.testing.assert_allclose(pred[:, JAW], 0.02 * test_levels + 1.2, atol=2e-3)
+    others = np.delete(pred, JAW, axis=1)
+    np.testing.assert_allclose(others, 0.1, atol=1e-6)
+    assert baseline.train_mae < 2e-3
+    again = baseline_from_dict(json.loads(json.dumps(baseline.to_dict())))
+    np.testing.assert_allclose(again.predict(stepped_audio(test_levels), 30), pred, atol=1e-6)
+
+
+def test_piecewise_fit_is_monotone_and_clipped():
+    rng = np.random.default_rng(2)
+    levels = rng.uniform(-80, -10, 400)
+    track = np.zeros((400, 52), np.float32)
+    track[:, JAW] = np.clip(np.sin(levels / 9.0) + rng.normal(0, 0.2, 400) + 0.5, 0, 1)  # not monotone
+    baseline = fit_rms_jaw([stepped_audio(levels)], [track], method="piecewise")
+    assert np.all(np.diff(baseline.knot_values) >= -1e-12)
+    grid = baseline.jaw_open(np.linspace(-120, 10, 200))
+    assert np.all(np.diff(grid) >= -1e-12) and grid.min() >= 0 and grid.max() <= 1
+    with pytest.raises(ValueError, match="method"):
+        fit_rms_jaw([stepped_audio(levels)], [track], method="cubic")
+    with pytest.raises(ValueError, match="knot"):
+        RmsJawBaseline(np.zeros(52), "piecewise", [0.0, -1.0], [0.0, 1.0])
+
+
+def test_fit_baselines_uses_the_train_split_only(dataset):
+    with pytest.raises(ValueError, match="one split"):
+        fit_baselines(dataset)
+    baselines = fit_baselines(dataset["train"])
+    assert set(baselines) == {"mean_pose", "rms_jaw"}
+    frames = np.concatenate([np.asarray(b) for b in dataset["train"].with_format("numpy")["blendshapes"]])
+    np.testing.assert_allclose(baselines["mean_pose"].mean_pose, frames.mean(0), atol=1e-5)
+    assert isinstance(baselines["mean_pose"], MeanPoseBaseline)
+    assert baselines["rms_jaw"].train_frames == len(frames)
+
+
+# --- labels --------------------------------------------------------------------------------------------------------
+
+
+def test_bilabial_mask_uses_frame_centres_and_ignores_stress():
+    phones = [
+        {"phone": "sil", "start": 0.0, "end": 0.1},
+        {"phone": "M", "start": 0.1, "end": 0.2},  # centres 0.1167 .. 0.1833: frames 3, 4, 5
+        {"phone": "B", "start": 0.2, "end": 0.25},  # frame 6 (0.2167); frame 7 sits on the end, 0.25: out
+        {"phone": "AA1", "start": 0.25, "end": 0.4},
+        {"phone": "p", "start": 0.4, "end": 0.45},  # frame 12 (0.4167)
+    ]
+    mask = bilabial_mask(phones, 15)
+    assert np.flatnonzero(mask).tolist() == [3, 4, 5, 6, 12]
+    assert bilabial_events(phones) == 2  # "M B" is one closure
+    assert not bilabial_mask(None, 4).any()
+
+
+def test_condition_from_labels():
+    config = AvLipsyncConfig()
+    happy = condition_from_labels(config, 2, 0)
+    assert happy[2] == 1.0 and happy[:8].sum() == 1.0 and happy[-1] == pytest.approx(0.55)
+    assert condition_from_labels(config, "angry", "strong")[-1] == 1.0
+    assert not condition_from_labels(config, -1, -1).any()
+    assert intensity_value(None) == 0.55 and intensity_value(1) == 1.0
+    with pytest.raises(ValueError, match="emotion"):
+        condition_from_labels(config, "bored", 0)
+
+
+# --- the evaluation ------------------------------------------------------------------------------------------------
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def test_evaluate_tiny_model_writes_a_valid_card_json(dataset, tmp_path):
+    baselines = fit_baselines(dataset["train"])
+    out = tmp_path / "eval.json"
+    result = evaluate_av_lipsync(
+        tiny_model(), AvLipsyncFeatureExtractor(), dataset["test"], baselines, 2, out_json=out
+    )
+    loaded = load_eval_results(out)[0]
+    assert loaded["task"]["type"] == "audio-to-blendshapes"
+    assert loaded["dataset"]["name"] == "avzoo-synth"
+    assert loaded["dataset"]["split"] == "test (held-out speakers and sentences)"
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    extra = result["extra"]
+    model = extra["model"]
+    for key in ("lipsync_mae", "mae", "rmse", "jaw_open_pearson", "lip_closure_accuracy", "velocity_mae"):
+        assert _finite(model[key]), key
+    assert set(model["mae_per_group"]) >= {"lipsync", "expression", "jaw", "closure"}
+    for name in ("mean_pose", "rms_jaw"):
+        assert _finite(extra["baselines"][name]["metrics"]["lipsync_mae"])
+        assert _finite(extra["mae_ratios"][name]["lipsync"])
+        assert (
+            extra["thresholds"][f"lipsync_mae_ratio_vs_{name}"]["threshold"]
+            == THRESHOLDS["baseline_mae_ratio_min"]
+        )
+    assert extra["baselines"]["mean_pose"]["metrics"]["jaw_open_pearson"] is None  # a constant has no r
+    assert extra["thresholds"]["all_pass"] is False  # an untrained model passes nothing
+    assert extra["reference_closure_accuracy"] >= 0.9
+    assert extra["bilabial_frames"] > 0 and extra["num_utterances"] == 2
+    assert "model_crisp_mouth" in extra
+    assert _finite(extra["closure_rate"]["bilabial_phone_events_per_second"])
+    types = {(m["type"], m.get("config")) for m in result["metrics"]}
+    assert ("mae", "lipsync") in types and ("pearsonr", "jawOpen") in types
+    assert "lipsync MAE" in format_table(result)
+
+    neutral = evaluate_av_lipsync(
+        tiny_model(), AvLipsyncFeatureExtractor(), dataset["test"], baselines, 1, "neutral"
+    )
+    assert neutral["dataset"]["config"] == "condition=neutral"
+    # the lipsync branch ignores the condition: same lipsync numbers under both conditions
+    assert neutral["extra"]["model"]["jaw_open_mae"] == pytest.approx(model["jaw_open_mae"], abs=1e-6)
+    with pytest.raises(ValueError, match="condition_mode"):
+        evaluate_av_lipsync(tiny_model(), AvLipsyncFeatureExtractor(), dataset["test"], baselines, 1, "happy")
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_reference_model_scores_perfectly(dataset, batch_size):
+    rows = load_test_rows(dataset["test"])
+    model = ReferenceModel([r["reference"] for r in rows])
+    features = KeyedFeatures([r["audio"] for r in rows])
+    baselines = fit_baselines(dataset["train"])
+    result = evaluate_av_lipsync(model, features, dataset["test"], baselines, batch_size)
+    extra = result["extra"]
+    assert extra["model"]["mae"] == 0.0 and extra["model"]["lipsync_mae"] == 0.0
+    assert extra["model"]["jaw_open_pearson"] == pytest.approx(1.0)
+    # scoring the references themselves: the ceiling (1.0 unless a reference misses a /p b m/ frame)
+    assert extra["model"]["lip_closure_accuracy"] == extra["reference_closure_accuracy"] >= 0.9
+    assert extra["model"]["velocity_mae"] == 0.0
+    assert all(r["lipsync"] >= 1e5 for r in extra["mae_ratios"].values())
+    assert extra["thresholds"]["all_pass"] is True
+    rate = extra["closure_rate"]
+    assert rate["model_closures_per_second"] == rate["reference_closures_per_second"]
+    # the oracle condition carries each utterance's emotion, constant over its frames
+    config = AvLipsyncConfig()
+    for i, r in enumerate(rows):
+        expected = condition_from_labels(config, r["emotion"], r["intensity"])
+        np.testing.assert_allclose(model.conditions[i], np.broadcast_to(expected, model.conditions[i].shape))
+    load_eval_results(result)
+
+
+def test_baseline_scores_match_a_direct_computation(dataset):
+    from avzoo.metrics.functional.blendshape import blendshape_errors
+
+    rows = load_test_rows(dataset["test"])
+    baselines = fit_baselines(dataset["train"])
+    result = evaluate_av_lipsync(
+        ReferenceModel([r["reference"] for r in rows]),
+        KeyedFeatures([r["audio"] for r in rows]),
+        dataset["test"],
+        baselines,
+    )
+    preds = [baselines["rms_jaw"].predict(r["audio"], len(r["reference"])) for r in rows]
+    direct = blendshape_errors(
+        preds, [r["reference"] for r in rows], lips_closed=[r["lips_closed"] for r in rows]
+    )
+    scored = result["extra"]["baselines"]["rms_jaw"]["metrics"]
+    assert scored["lipsync_mae"] == pytest.approx(direct["mae_per_group"]["lipsync"])
+    assert scored["jaw_open_pearson"] == pytest.approx(direct["pearson_per_channel"]["jawOpen"])
+
+
+def test_run_evaluation_end_to_end(corpus, dataset, tmp_path, capsys):
+    import soundfile as sf
+
+    model_dir = tmp_path / "model"
+    tiny_model().save_pretrained(model_dir)
+    AvLipsyncFeatureExtractor().save_pretrained(model_dir)
+    wav = tmp_path / "voice.wav"
+    sf.write(wav, load_test_rows(dataset["test"])[0]["audio"], SR)
+    out = tmp_path / "results" / "av_lipsync.json"
+    result = run_evaluation(model_dir, corpus, out, real_voices=True, batch_size=2, real_voice_files=[wav])
+    assert load_eval_results(out)[0]["model"] == str(model_dir)
+    assert set(result["extra"]["other_conditions"]) == {"neutral"}
+    assert (out.parent / "av_lipsync.real_voices.json").is_file()
+    assert result["extra"]["real_voices"]["summary"]["all"]["files"] == 1
+    assert any(m.get("config") == "real-voices" for m in result["metrics"])
+    printed = capsys.readouterr().out
+    assert "thresholds" in printed and "real voices" in printed
+    with pytest.raises(ValueError, match="condition_modes"):
+        run_evaluation(model_dir, corpus, out, real_voices=False, condition_modes=["sad"])
+    # the module's command line: an untrained model fails the bars, which only --strict turns into status 1
+    argv = ["--model", str(model_dir), "--corpus", str(corpus), "--out", str(out), "--no-real-voices"]
+    assert main([*argv, "--condition-modes", "oracle"]) == 0
+    assert main([*argv, "--condition-modes", "neutral", "--strict"]) == 1
+    assert load_eval_results(out)[0]["dataset"]["config"] == "condition=neutral"
+    base = tmp_path / "baselines.json"
+    assert main(["--corpus", str(corpus), "--out", str(base), "--baselines-only"]) == 0
+    report = json.loads(base.read_text())
+    assert report["baselines"]["rms_jaw"]["model_lipsync_mae_for_3x"] == pytest.approx(
+        report["baselines"]["rms_jaw"]["metrics"]["lipsync_mae"] / 3
+    )
+    assert result["extra"]["baselines"]["mean_pose"]["metrics"] == report["baselines"]["mean_pose"]["metrics"]
+
+
+# --- real voices ---------------------------------------------------------------------------------------------------
+
+
+def test_pauses_and_runs():
+    quiet = np.array([1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1], bool)
+    assert runs(quiet) == [(0, 2), (3, 9), (10, 11)]
+    assert np.flatnonzero(pause_mask(quiet, 6)).tolist() == list(range(3, 9))
+
+
+def test_track_stats_see_a_jaw_that_follows_loudness():
+    levels = np.concatenate([np.full(20, -90.0), np.linspace(-40, -15, 40), np.full(20, -90.0)])
+    audio = stepped_audio(levels)
+    track = np.zeros((80, 52), np.float32)
+    track[:, JAW] = np.clip((levels + 90) / 80, 0, 1)
+    stats = track_audio_stats(track, audio)
+    assert stats["jaw_log_rms_r"] == pytest.approx(1.0, abs=1e-6)
+    assert stats["pause_frames"] == 40 and stats["loud_frames"] == 40
+    assert stats["jaw_pause_mean"] == 0.0 and stats["jaw_speech_mean"] > 0.5
+    assert stats["pause_lips_not_open_fraction"] == 1.0
+
+
+def test_real_voice_report_with_a_loudness_following_fake(tmp_path):
+    import soundfile as sf
+
+    levels = np.concatenate([np.full(15, -95.0), np.linspace(-40, -15, 30), np.full(15, -95.0)])
+    wav = tmp_path / "steps.wav"
+    sf.write(wav, stepped_audio(levels), SR, subtype="FLOAT")
+    report = real_voice_report(loudness_model, LoudnessFeatures(), [wav, tmp_path / "missing.wav"])
+    good = [f for f in report["files"] if "error" not in f]
+    assert len(good) == 1 and any("error" in f for f in report["files"])
+    assert good[0]["jaw_rms_r"] == pytest.approx(1.0, abs=1e-4)
+    summary = report["summary"]["all"]
+    assert summary["files"] == 1 and summary["jaw_speech_minus_pause"] > 0.3
+    assert summary["files_jaw_opens_in_speech"] == 1.0
+    assert "alignment" in report["limitation"]
+    json.dumps(report, allow_nan=False)
+
+
+def test_real_voice_report_on_a_real_file(shared_data):
+    wav = shared_data / "real-mixtures" / "sample1" / "s1.wav"
+    if not wav.is_file():
+        pytest.skip(f"{wav} missing")
+    model = tiny_model()
+    report = real_voice_report(model, AvLipsyncFeatureExtractor(), [wav], postprocess=model.crisp_mouth)
+    row = report["files"][0]
+    assert row["source"] == "real-mixtures" and row["frames"] == 180
+    for key in (
+        "jaw_rms_r",
+        "jaw_log_rms_r",
+        "jaw_pause_mean",
+        "jaw_speech_mean",
+        "speech_lips_closed_fraction",
+    ):
+        assert _finite(row[key]), key
+    assert row["pause_frames"] > 0 and row["loud_frames"] > 0  # real speech has pauses and speech
+    assert set(report["summary"]) == {"all", "real-mixtures"}
+    json.dumps(report, allow_nan=False)
