@@ -176,7 +176,9 @@ def convert(
     src_names, dst_names = _resolve(src), _resolve(dst)
     values = np.asarray(values)
     if values.shape[-1] != len(src_names):
-        raise ValueError(f"last axis has {values.shape[-1]} channels but the source order names {len(src_names)}")
+        raise ValueError(
+            f"last axis has {values.shape[-1]} channels but the source order names {len(src_names)}"
+        )
     src_pos = {}
     for i, name in enumerate(src_names):
         if name.startswith("_"):

@@ -9,13 +9,20 @@ from avzoo.synth.corpus import CorpusConfig, build_corpus
 from avzoo.train.augment import Augmenter
 from avzoo.train.av_lipsync import AvLipsyncTrainConfig, main
 
-TINY = {"lipsync_hidden_size": 16, "lipsync_dilations": [1, 2], "expression_hidden_size": 8, "expression_dilations": [1]}
+TINY = {
+    "lipsync_hidden_size": 16,
+    "lipsync_dilations": [1, 2],
+    "expression_hidden_size": 8,
+    "expression_dilations": [1],
+}
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("corpus")
-    cfg = CorpusConfig(utterances={"train": 6, "validation": 2}, speakers={"train": 2, "validation": 1}, shard_size=6)
+    cfg = CorpusConfig(
+        utterances={"train": 6, "validation": 2}, speakers={"train": 2, "validation": 1}, shard_size=6
+    )
     build_corpus(cfg, out, num_proc=1, progress=False)
     return out
 
@@ -46,7 +53,9 @@ def test_config_errors():
 def test_augmenter_keeps_length_and_range():
     rng = np.random.default_rng(0)
     x = (0.5 * np.sin(np.arange(16000) / 10)).astype(np.float32)
-    aug = Augmenter(p_gain=1, p_filter=1, p_reverb=1, p_noise=1, p_babble=1, babble=[rng.standard_normal(8000) * 0.1])
+    aug = Augmenter(
+        p_gain=1, p_filter=1, p_reverb=1, p_noise=1, p_babble=1, babble=[rng.standard_normal(8000) * 0.1]
+    )
     y = aug(x, rng)
     assert y.shape == x.shape and y.dtype == np.float32 and np.abs(y).max() <= 0.99 + 1e-6
     assert not np.allclose(x, y)
