@@ -32,7 +32,12 @@ def main() -> None:
     args = ap.parse_args()
 
     n = max(1, round(args.minutes * 60 / MEAN_UTTERANCE_S))
-    config = CorpusConfig(utterances={"train": n}, speakers={"train": 48}, face_size=args.face_size or None)
+    config = CorpusConfig(
+        utterances={"train": n},
+        speakers={"train": 48},
+        face_size=args.face_size or None,
+        shard_size=max(5, n // (8 * args.num_proc)),  # enough shards to keep every process busy
+    )
     folder = Path(args.keep or tempfile.mkdtemp(prefix="avzoo-corpus-"))
     t0 = time.perf_counter()
     ds = build_corpus(config, folder, num_proc=args.num_proc)

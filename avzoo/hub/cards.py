@@ -159,7 +159,9 @@ def results_setup(results: Sequence[Mapping[str, Any]]) -> str:
     lines = []
     for result in results:
         # Only scalar settings belong in a card's prose; nested reports stay in eval_results.json.
-        extra = {k: v for k, v in (result.get("extra") or {}).items() if isinstance(v, (str, int, float, bool))}
+        extra = {
+            k: v for k, v in (result.get("extra") or {}).items() if isinstance(v, (str, int, float, bool))
+        }
         if not extra:
             continue
         settings = ", ".join(f"{key}: `{json.dumps(extra[key])}`" for key in sorted(extra))
