@@ -1,0 +1,683 @@
+"""The blendshape-animation Space: speech (+ an emotion) → an animated face, blendshape curves, and
+Live Link Face CSV / JSON downloads.
+
+Two layers:
+
+* :func:`animate` is the whole request without any UI: audio in, an :class:`Animation` out (the (T, 52)
+  track, an H.264/AAC MP4 of the rendered face with the audio, the curves as a long DataFrame, a Live Link
+  Face CSV at 60 fps and a JSON file at 30 fps). It raises ``ValueError`` for bad input.
+* :func:`build_ui` wraps it in a ``gr.Blocks`` whose main event is ``/animate`` (also for ``gradio_client``);
+  the Space's ``app.py`` launches it, and ``avzoo serve`` shows it as a tab once a checkpoint is bundled.
+
+Models are *predictors*: ``callable(audio_16k, emotion, intensity) -> (T, 52)`` blendshapes at 30 fps, in
+canonical ARKit order and [0, 1]. :data:`MODEL_LOADERS` maps a model name to the function that loads its
+predictor from a checkpoint folder, and :data:`DEFAULT_MODEL_DIRS` to its bundled folder; a second family
+(koemorph) joins the "Model" dropdown by adding an entry to both.
+
+Limits: clips of :data:`MIN_SECONDS` to :data:`MAX_SECONDS` seconds (60 s keeps a CPU request under half a
+minute and the frames of the video, held in memory, under 400 MB); the face video is
+:data:`VIDEO_SIZE` px square at 30 fps.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from avzoo.apps.registry import PRETRAINED_DIR
+from avzoo.arkit import ARKIT_NAMES, NUM_BLENDSHAPES, canonical_name
+from avzoo.emotions import RAVDESS_EMOTIONS
+from avzoo.io.audio import DEFAULT_SAMPLING_RATE, load_audio
+from avzoo.io.blendshape_json import to_json
+from avzoo.io.livelink import resample_blendshapes, write_livelink_csv
+
+logger = logging.getLogger(__name__)
+
+#: A model as the Space sees it: (16 kHz mono float32 audio, emotion, intensity in [0, 1]) → (T, 52) at 30 fps.
+Predictor = Callable[[np.ndarray, str, float], np.ndarray]
+
+FPS = 30
+#: Live Link Face records at 60 fps; the CSV download is resampled to it.
+CSV_FPS = 60
+#: Longest clip accepted (seconds).
+MAX_SECONDS = 60.0
+#: Shortest clip accepted (seconds): a 60 fps Live Link take needs more than 30 frames to import at its rate.
+MIN_SECONDS = 0.6
+#: Clips whose peak stays below this level (dBFS) count as silent: there is no speech to animate.
+SILENCE_DBFS = -50.0
+#: Side of the rendered face video in pixels.
+VIDEO_SIZE = 256
+EMOTIONS: tuple[str, ...] = RAVDESS_EMOTIONS
+#: The RAVDESS intensity words and the intensity they stand for (normal = the synthetic corpus's gain).
+INTENSITY_WORDS: dict[str, float] = {"normal": 0.55, "strong": 1.0}
+#: Channels plotted unless the user picks others: jaw, lip closure, rounding, smile, brows, a blink.
+DEFAULT_CHANNELS: tuple[str, ...] = (
+    "jawOpen",
+    "mouthClose",
+    "mouthFunnel",
+    "mouthSmileLeft",
+    "browInnerUp",
+    "eyeBlinkLeft",
+)
+#: The plot's legend is one row: more channels than this get cut off, so the UI caps the choice.
+MAX_PLOT_CHANNELS = 6
+DEFAULT_EMOTION = "happy"
+DEFAULT_INTENSITY = 0.8
+DEFAULT_SEED = 7
+MAX_SEED = 2**31 - 1
+#: Per-request output folders live in ``requests/`` here and are swept once older than this many seconds;
+#: the example clip lives in ``examples/``.
+OUTPUT_ROOT = Path(tempfile.gettempdir()) / "avzoo-blendshape-animation"
+OUTPUT_MAX_AGE_S = 3600.0
+EXAMPLE_TEXT = "Put the big map back on the table, and then we can find the way home."
+
+TITLE = "Blendshape animation"
+INTRO = (
+    "Speech in, a talking face out. Upload or record up to 60 s of speech, pick an emotion and how strongly "
+    "to show it, and the model predicts the 52 ARKit blendshapes at 30 fps: a lipsync branch drives the "
+    "jaw and lips from the audio, an expression branch adds the emotion to brows, eyes and cheeks. "
+    "The face below is drawn from those 52 numbers alone; download them as a Live Link Face CSV "
+    "(Unreal / MetaHuman) or JSON (three.js, Unity)."
+)
+
+# Scoped to the header by gradio (css_template), so the Space looks right without launch(css=...).
+# Bold text avoids the theme font: gradio ships its SemiBold as a subset that lacks capitals such as "B".
+HEADER_CSS = """
+h1 { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 2rem; font-weight: 700; margin: 4px 0 2px; letter-spacing: -0.01em; }
+p { margin: 2px 0 6px; max-width: 100ch; line-height: 1.5; }
+.ba-note { font-size: 0.9rem; opacity: 0.75; }
+code { font-family: var(--font-mono); font-size: 0.85em; }
+"""
+#: Page CSS for ``launch(css=...)`` (the zoo adds it too); class names are prefixed to stay out of the way.
+CSS = """
+.ba-status { min-height: 1.6em; font-size: 0.95rem; }
+#ba-animate { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+"""
+
+
+# --- models ---------------------------------------------------------------------------------------
+
+
+# torch's thread count is process-wide: calls that change it take turns.
+_TORCH_THREADS = threading.Lock()
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run torch ops with ``n`` intra-op threads inside the block (None: leave torch as it is)."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    with _TORCH_THREADS:
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
+class AvLipsyncPredictor:
+    """av-lipsync from a checkpoint folder as a :data:`Predictor` (offline forward + the crisp_mouth filter).
+
+    ``num_threads`` (default 1) is torch's thread count during a call. The model is small: one thread runs a
+    5 s clip in milliseconds, while several threads on a busy CPU wait on each other at every op (on a shared
+    2-core machine: 0.64 s with torch's 2 threads, 0.008 s with 1; ``benchmarks/blendshape_animation.py``).
+    """
+
+    def __init__(self, model_dir: str | os.PathLike, num_threads: int | None = 1):
+        import torch
+        from transformers import AutoFeatureExtractor, AutoModel
+
+        from avzoo.models.av_lipsync import register
+
+        register()  # idempotent; `import avzoo` may not register the family yet
+        self.model_dir = Path(model_dir)
+        self.model = AutoModel.from_pretrained(self.model_dir, dtype=torch.float32).eval()
+        self.feature_extractor = AutoFeatureExtractor.from_pretrained(self.model_dir)
+        self.num_threads = num_threads
+        self._torch = torch
+
+    def __call__(self, audio: np.ndarray, emotion: str, intensity: float) -> np.ndarray:
+        torch = self._torch
+        condition = self.model.config.condition_for(emotion, float(intensity))
+        with torch_threads(self.num_threads), torch.no_grad():
+            features = self.feature_extractor(audio, sampling_rate=DEFAULT_SAMPLING_RATE, return_tensors="pt")
+            out = self.model(
+                input_features=features["input_features"], condition=torch.from_numpy(condition)[None]
+            )
+        blendshapes = out.blendshapes[0].float().numpy()
+        return np.clip(self.model.crisp_mouth(blendshapes), 0.0, 1.0).astype(np.float32)
+
+
+#: Model name → function that loads its predictor from a checkpoint folder.
+MODEL_LOADERS: dict[str, Callable[[Path], Predictor]] = {"av-lipsync": AvLipsyncPredictor}
+#: Model name → its bundled checkpoint folder.
+DEFAULT_MODEL_DIRS: dict[str, Path] = {"av-lipsync": PRETRAINED_DIR / "av-lipsync"}
+
+
+def _is_checkpoint(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
+
+
+def load_predictors(
+    model_dir: str | os.PathLike | Mapping[str, str | os.PathLike] | None = None,
+) -> dict[str, Predictor]:
+    """Load the predictors whose checkpoints exist, in :data:`MODEL_LOADERS` order.
+
+    ``model_dir`` is av-lipsync's checkpoint folder, or a ``{model name: folder}`` mapping; models left out
+    use :data:`DEFAULT_MODEL_DIRS`. A folder given explicitly must hold a checkpoint (``ValueError`` if not);
+    a missing default one just leaves its model out. ``ValueError`` too when no model is left.
+    """
+    if model_dir is None:
+        given: dict[str, Path] = {}
+    elif isinstance(model_dir, Mapping):
+        given = {str(k): Path(v) for k, v in model_dir.items()}
+        unknown = sorted(set(given) - set(MODEL_LOADERS))
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}; known models: {list(MODEL_LOADERS)}")
+    else:
+        given = {"av-lipsync": Path(model_dir)}
+    predictors: dict[str, Predictor] = {}
+    for name, loader in MODEL_LOADERS.items():
+        folder = given.get(name, DEFAULT_MODEL_DIRS.get(name))
+        if folder is None:
+            continue
+        if not _is_checkpoint(folder):
+            if name in given:
+                raise ValueError(
+                    f"{folder} is not a {name} checkpoint folder (it needs config.json and .safetensors weights)"
+                )
+            continue
+        predictors[name] = loader(folder)
+    if not predictors:
+        folders = ", ".join(str(DEFAULT_MODEL_DIRS[n]) for n in MODEL_LOADERS if n in DEFAULT_MODEL_DIRS)
+        raise ValueError(f"no model checkpoint found (looked in {folders}); pass model_dir=")
+    return predictors
+
+
+# --- the request, without UI ----------------------------------------------------------------------
+
+
+@dataclass
+class Animation:
+    """Everything one request produces."""
+
+    blendshapes: np.ndarray  #: (T, 52) float32 at 30 fps, canonical ARKit order
+    audio: np.ndarray  #: the 16 kHz mono input as the model heard it
+    video: Path  #: H.264 + AAC MP4 of the rendered face with the audio
+    livelink_csv: Path  #: Live Link Face CSV take at 60 fps
+    json: Path  #: blendshape JSON at 30 fps
+    curves: pd.DataFrame  #: long format: time (s), channel, value — one row per frame and chosen channel
+    model: str
+    emotion: str
+    intensity: float
+    identity_seed: int
+    timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / DEFAULT_SAMPLING_RATE
+
+    def summary(self) -> str:
+        """One line for the page: what was made and how long each stage took."""
+        t = self.timings
+        return (
+            f"{self.seconds:.1f} s of speech → {len(self.blendshapes)} frames with **{self.model}** "
+            f"({self.emotion}, intensity {self.intensity:.2f}, face #{self.identity_seed}). "
+            f"Model {t.get('model', 0):.2f} s · render {t.get('render', 0):.2f} s · "
+            f"total {t.get('total', 0):.2f} s."
+        )
+
+
+def check_emotion(emotion: Any) -> str:
+    """A RAVDESS emotion name (any case); ``ValueError`` listing them otherwise."""
+    key = str(emotion).strip().lower() if isinstance(emotion, str) else None
+    if key not in EMOTIONS:
+        raise ValueError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
+    return key
+
+
+def check_intensity(intensity: Any) -> float:
+    """A number in [0, 1], or ``"normal"`` / ``"strong"`` (RAVDESS's two levels)."""
+    if isinstance(intensity, str) and intensity.strip().lower() in INTENSITY_WORDS:
+        return INTENSITY_WORDS[intensity.strip().lower()]
+    try:
+        value = float(intensity)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(intensity, bool) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"intensity must be a number in [0, 1] or 'normal'/'strong', got {intensity!r}")
+    return value
+
+
+def check_seed(seed: Any) -> int:
+    """A face identity seed: a whole number in [0, 2**31 - 1] (None means the default face)."""
+    if seed is None:
+        return DEFAULT_SEED
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(seed, bool) or not value.is_integer() or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"face seed must be a whole number in [0, {MAX_SEED}], got {seed!r}")
+    return int(value)
+
+
+def check_channels(channels: Sequence[str] | str | None) -> list[str]:
+    """Canonical names of the channels to plot (any spelling :func:`avzoo.arkit.canonical_name` knows)."""
+    if channels is None:
+        return list(DEFAULT_CHANNELS)
+    if isinstance(channels, str):
+        channels = [c for c in channels.split(",") if c.strip()]
+    out: list[str] = []
+    for name in channels:
+        canonical = canonical_name(str(name).strip())  # ValueError naming the unknown channel
+        if canonical not in out:
+            out.append(canonical)
+    return out
+
+
+def read_speech(audio: Any, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """Load a path or an ``(array, rate)`` pair as 16 kHz mono and refuse what cannot be animated.
+
+    ``ValueError`` for no audio, unreadable/corrupt files, clips shorter than :data:`MIN_SECONDS` or
+    longer than ``max_seconds``, and silence (peak below :data:`SILENCE_DBFS`).
+    """
+    if audio is None or (isinstance(audio, str) and not audio.strip()):
+        raise ValueError("no audio: upload a speech file or record some speech first")
+    name = "the audio"
+    if isinstance(audio, (str, os.PathLike)):
+        name = f"audio file {Path(audio).name!r}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # light clipping is fine for a demo
+            speech = load_audio(audio, DEFAULT_SAMPLING_RATE, max_seconds=max_seconds)
+    except ValueError as e:
+        message = str(e)
+        if isinstance(audio, (str, os.PathLike)):  # the user never saw the server's upload path
+            message = message.replace(str(Path(audio).expanduser()), name).replace(str(audio), name)
+        if "digital silence" in message:
+            message = f"{name} is silent (all zeros): there is no speech to animate"
+        raise ValueError(message) from None
+    seconds = len(speech) / DEFAULT_SAMPLING_RATE
+    if seconds < MIN_SECONDS:
+        raise ValueError(
+            f"{name} is {seconds:.2f} s long; it must be {MIN_SECONDS:g} to {max_seconds:g} s of speech"
+        )
+    peak = float(np.max(np.abs(speech)))
+    peak_db = 20 * math.log10(max(peak, 1e-12))
+    if peak_db < SILENCE_DBFS:
+        raise ValueError(
+            f"{name} is silent (peak {peak_db:.0f} dBFS, below {SILENCE_DBFS:g} dBFS): "
+            "there is no speech to animate; record closer to the microphone"
+        )
+    return speech
+
+
+def curves_frame(blendshapes: np.ndarray, channels: Sequence[str], fps: float = FPS) -> pd.DataFrame:
+    """The chosen channels as a long DataFrame (``time`` in s, ``channel``, ``value``) for ``gr.LinePlot``."""
+    channels = check_channels(channels)
+    n = len(blendshapes)
+    times = np.arange(n, dtype=np.float64) / fps
+    index = [ARKIT_NAMES.index(c) for c in channels]
+    return pd.DataFrame(
+        {
+            "time": np.tile(times, len(channels)),
+            "channel": np.repeat(np.array(channels, dtype=object), n),
+            "value": np.asarray(blendshapes, dtype=np.float64)[:, index].T.reshape(-1),
+        }
+    )
+
+
+def _check_prediction(blendshapes: Any, model: str) -> np.ndarray:
+    x = np.asarray(blendshapes, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != NUM_BLENDSHAPES or len(x) == 0:
+        raise RuntimeError(f"model {model!r} returned shape {x.shape}, expected (frames, {NUM_BLENDSHAPES})")
+    if not np.isfinite(x).all():
+        raise RuntimeError(f"model {model!r} returned NaN/inf blendshapes")
+    return np.clip(x, 0.0, 1.0)
+
+
+def _output_dir() -> Path:
+    """A fresh folder for one request's files; folders older than an hour are removed on the way."""
+    root = OUTPUT_ROOT / "requests"
+    root.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in root.iterdir():
+        try:
+            if old.is_dir() and now - old.stat().st_mtime > OUTPUT_MAX_AGE_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:  # another request removed it first
+            pass
+    out = root / uuid.uuid4().hex
+    out.mkdir()
+    return out
+
+
+def animate(
+    audio: Any,
+    emotion: str = "neutral",
+    intensity: float | str = 1.0,
+    *,
+    predictor: Predictor,
+    model: str = "av-lipsync",
+    identity_seed: int | None = DEFAULT_SEED,
+    channels: Sequence[str] | None = DEFAULT_CHANNELS,
+    out_dir: str | os.PathLike | None = None,
+    size: int = VIDEO_SIZE,
+    max_seconds: float = MAX_SECONDS,
+) -> Animation:
+    """Animate speech: predict blendshapes, render the face video with the audio, write CSV and JSON.
+
+    Args:
+        audio: a file path (any format :func:`avzoo.io.audio.load_audio` reads) or an ``(array, rate)`` pair.
+        emotion: one of :data:`EMOTIONS`. intensity: in [0, 1], or ``"normal"`` / ``"strong"``.
+        predictor: the model (see :data:`Predictor`); ``model`` is its name, for the summary.
+        identity_seed: which face to draw (:func:`avzoo.render.random_identity`).
+        channels: the channels in :attr:`Animation.curves`.
+        out_dir: where the files go (default: a fresh folder under :data:`OUTPUT_ROOT`).
+        size: video side in pixels. max_seconds: longest clip accepted.
+
+    Raises ``ValueError`` naming the problem for bad input (see :func:`read_speech`).
+    """
+    from avzoo.render import random_identity, render_video
+
+    start = time.perf_counter()
+    emotion = check_emotion(emotion)
+    intensity = check_intensity(intensity)
+    seed = check_seed(identity_seed)
+    channels = check_channels(channels)
+    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 1024:
+        raise ValueError(f"size must be a whole number of pixels in [64, 1024], got {size!r}")
+    speech = read_speech(audio, max_seconds)
+    timings = {"load": time.perf_counter() - start}
+
+    t = time.perf_counter()
+    blendshapes = _check_prediction(predictor(speech, emotion, intensity), model)
+    timings["model"] = time.perf_counter() - t
+
+    out = Path(out_dir) if out_dir is not None else _output_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{model}-{emotion}"
+    t = time.perf_counter()
+    video = render_video(
+        blendshapes, random_identity(seed), fps=FPS, audio=speech, path=out / f"{stem}.mp4", size=size
+    )
+    timings["render"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    livelink = write_livelink_csv(
+        out / f"{stem}-livelink.csv", resample_blendshapes(blendshapes, FPS, CSV_FPS), fps=CSV_FPS
+    )
+    json_path = out / f"{stem}-blendshapes.json"
+    to_json(blendshapes, FPS, json_path)
+    timings["files"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    return Animation(
+        blendshapes=blendshapes,
+        audio=speech,
+        video=Path(video),
+        livelink_csv=livelink,
+        json=json_path,
+        curves=curves_frame(blendshapes, channels),
+        model=model,
+        emotion=emotion,
+        intensity=intensity,
+        identity_seed=seed,
+        timings=timings,
+    )
+
+
+# --- the UI ---------------------------------------------------------------------------------------
+
+
+def _user_error(message: str) -> gr.Error:
+    # gr.Error renders HTML; the message may quote file names or values.
+    return gr.Error(html.escape(message), title="Cannot animate this", print_exception=False)
+
+
+def example_audio() -> Path | None:
+    """A synthetic example sentence (espeak-ng), made once per machine; None if synthesis is unavailable."""
+    path = OUTPUT_ROOT / "examples" / "put-the-big-map-back.wav"
+    if path.is_file():
+        return path
+    try:
+        from avzoo.io.audio import save_audio
+        from avzoo.synth.speech import synthesize
+
+        utt = synthesize(EXAMPLE_TEXT, voice="en-us+m3")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.wav")
+        save_audio(tmp, utt.audio, utt.sampling_rate)
+        tmp.replace(path)  # atomic: two workers never see half a file
+        return path
+    except Exception as e:  # an example is a nicety; the demo works without one
+        logger.warning("could not synthesise the example clip: %r", e)
+        return None
+
+
+def _plot_update(curves: pd.DataFrame) -> Any:
+    return gr.update(value=curves, x_lim=[0.0, float(curves["time"].max()) if len(curves) else 1.0])
+
+
+def build_ui(
+    model_dir: str | os.PathLike | Mapping[str, str | os.PathLike] | None = None,
+    *,
+    predictors: Mapping[str, Predictor] | None = None,
+    examples: bool = True,
+) -> gr.Blocks:
+    """The Space's Blocks (launch with ``css=CSS``). Main event: ``/animate``.
+
+    ``/animate`` takes (audio file, emotion, intensity, face seed, channels, model) and returns (video, curves,
+    Live Link CSV, JSON, summary). ``model_dir`` is av-lipsync's checkpoint folder (default: the bundled one;
+    see :func:`load_predictors`); ``predictors`` replaces loading altogether. ``examples`` adds a synthetic
+    example clip.
+    """
+    models = dict(predictors) if predictors is not None else load_predictors(model_dir)
+    if not models:
+        raise ValueError("build_ui needs at least one predictor")
+    names = list(models)
+
+    def run(audio, emotion, intensity, identity_seed, channels, model, progress=gr.Progress()):
+        if model not in models:
+            raise _user_error(f"unknown model {model!r}; choose one of {', '.join(names)}")
+        progress(0.1, desc="Predicting blendshapes and rendering the face")
+        try:
+            result = animate(
+                audio,
+                emotion,
+                intensity,
+                predictor=models[model],
+                model=model,
+                identity_seed=identity_seed,
+                channels=channels or [],
+            )
+        except ValueError as e:
+            raise _user_error(str(e)) from None
+        except Exception as e:  # the page shows a message, the log keeps the trace
+            logger.exception("animation failed")
+            raise _user_error(f"animation failed: {type(e).__name__}: {e}") from None
+        return (
+            str(result.video),
+            _plot_update(result.curves),
+            str(result.livelink_csv),
+            str(result.json),
+            result.summary(),
+            result.blendshapes,
+        )
+
+    def clear_plot(blendshapes):
+        # Gradio's plot rebuilds its chart when the axis range changes but may draw the old data into it,
+        # and keeps the old channels in the legend when only the data changes; emptying the plot before
+        # new data arrives makes it build a fresh chart from the new data.
+        return gr.update() if blendshapes is None else None
+
+    def replot(blendshapes, channels):
+        if blendshapes is None:
+            return gr.update()
+        try:
+            return _plot_update(curves_frame(blendshapes, channels or []))
+        except ValueError as e:
+            raise _user_error(str(e)) from None
+
+    with gr.Blocks(title=f"{TITLE} · avzoo", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        gr.HTML(
+            f'<div class="ba-header"><h1>{html.escape(TITLE)}</h1><p>{html.escape(INTRO)}</p>'
+            f'<p class="ba-note">Clips of {MIN_SECONDS:g}–{MAX_SECONDS:g} s. The models learned from synthetic '
+            "speech, so real voices move the mouth less precisely. Also callable with "
+            '<code>gradio_client</code>: <code>api_name="/animate"</code>.</p></div>',
+            css_template=HEADER_CSS,
+            padding=False,
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=320):
+                audio = gr.Audio(
+                    sources=["upload", "microphone"],
+                    type="filepath",
+                    label=f"Speech (upload or record, up to {MAX_SECONDS:g} s)",
+                    elem_id="ba-audio",
+                )
+                with gr.Row():
+                    emotion = gr.Dropdown(
+                        choices=[(e.capitalize(), e) for e in EMOTIONS],
+                        value=DEFAULT_EMOTION,
+                        label="Emotion",
+                        elem_id="ba-emotion",
+                    )
+                    intensity = gr.Slider(
+                        0.0,
+                        1.0,
+                        value=DEFAULT_INTENSITY,
+                        step=0.05,
+                        label="Intensity",
+                        info="0.55 ≈ RAVDESS normal, 1 = strong",
+                        elem_id="ba-intensity",
+                    )
+                with gr.Row():
+                    model = gr.Dropdown(
+                        choices=names,
+                        value=names[0],
+                        label="Model",
+                        interactive=len(names) > 1,
+                        elem_id="ba-model",
+                    )
+                    seed = gr.Number(
+                        value=DEFAULT_SEED,
+                        precision=0,
+                        minimum=0,
+                        maximum=MAX_SEED,
+                        label="Face (identity seed)",
+                        elem_id="ba-seed",
+                    )
+                channels = gr.Dropdown(
+                    choices=list(ARKIT_NAMES),
+                    value=list(DEFAULT_CHANNELS),
+                    multiselect=True,
+                    max_choices=MAX_PLOT_CHANNELS,
+                    label=f"Channels to plot (up to {MAX_PLOT_CHANNELS})",
+                    elem_id="ba-channels",
+                )
+                button = gr.Button("Animate", variant="primary", elem_id="ba-animate")
+                example = example_audio() if examples else None
+                if example is not None:
+                    gr.Examples(
+                        examples=[[str(example), "happy", 0.8], [str(example), "angry", 1.0]],
+                        inputs=[audio, emotion, intensity],
+                        label="Example (synthetic voice)",
+                        cache_examples=False,
+                    )
+            with gr.Column(scale=7, min_width=360):
+                video = gr.Video(
+                    label="Animated face (with the audio)",
+                    height=340,
+                    autoplay=True,
+                    interactive=False,
+                    elem_id="ba-video",
+                )
+                status = gr.Markdown("", elem_classes="ba-status", elem_id="ba-status")
+                plot = gr.LinePlot(
+                    x="time",
+                    y="value",
+                    color="channel",
+                    x_title="time (s)",
+                    y_title="blendshape value",
+                    y_lim=[0.0, 1.0],
+                    label="Blendshape curves (30 fps)",
+                    show_label=False,
+                    title="Blendshape curves (30 fps)",
+                    height=320,
+                    elem_id="ba-curves",
+                )
+                with gr.Row():
+                    csv_file = gr.File(label="Live Link Face CSV (60 fps)", elem_id="ba-csv")
+                    json_file = gr.File(label="Blendshapes JSON (30 fps)", elem_id="ba-json")
+        track = gr.State(None)
+
+        button.click(clear_plot, track, plot, api_visibility="private", show_progress="hidden").then(
+            run,
+            inputs=[audio, emotion, intensity, seed, channels, model],
+            outputs=[video, plot, csv_file, json_file, status, track],
+            api_name="animate",
+        )
+        channels.change(clear_plot, track, plot, api_visibility="private", show_progress="hidden").then(
+            replot, [track, channels], plot, api_visibility="private", show_progress="hidden"
+        )
+    return demo
+
+
+def launch(model_dir: str | os.PathLike | None = None, **launch_kwargs) -> gr.Blocks:
+    """Build the UI and launch it with the Space's CSS and errors shown (what ``app.py`` runs)."""
+    demo = build_ui(model_dir)
+    launch_kwargs.setdefault("show_error", True)
+    launch_kwargs.setdefault("css", CSS)
+    demo.launch(**launch_kwargs)
+    return demo
+
+
+__all__ = [
+    "CSS",
+    "CSV_FPS",
+    "DEFAULT_CHANNELS",
+    "DEFAULT_MODEL_DIRS",
+    "EMOTIONS",
+    "FPS",
+    "MAX_SECONDS",
+    "MIN_SECONDS",
+    "MODEL_LOADERS",
+    "Animation",
+    "AvLipsyncPredictor",
+    "Predictor",
+    "animate",
+    "build_ui",
+    "check_channels",
+    "check_emotion",
+    "check_intensity",
+    "check_seed",
+    "curves_frame",
+    "example_audio",
+    "launch",
+    "load_predictors",
+    "read_speech",
+    "torch_threads",
+]

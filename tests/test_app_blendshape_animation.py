@@ -1,0 +1,426 @@
+"""The blendshape-animation Space: the request without UI, its errors, gradio_client, the zoo tab, the
+Space folder, and the page in headless chromium. Uses a tiny randomly initialised av-lipsync checkpoint."""
+
+from __future__ import annotations
+
+import math
+import os
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from browser import chrome_fixture, open_gradio, screenshot_fixture, serve_blocks  # noqa: F401
+
+from avzoo.apps import blendshape_animation as ba
+from avzoo.apps import zoo
+from avzoo.apps.registry import Family, family_status, get_family
+from avzoo.arkit import ARKIT_NAMES, EXPRESSION, indices
+from avzoo.io.audio import save_audio
+from avzoo.io.blendshape_json import from_json
+from avzoo.io.livelink import read_livelink_csv, resample_blendshapes
+from avzoo.io.video import read_video
+from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+
+REPO = Path(__file__).resolve().parents[1]
+SPACE = REPO / "spaces" / "blendshape-animation"
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A tiny random av-lipsync checkpoint folder (config, safetensors, preprocessor config)."""
+    folder = tmp_path_factory.mktemp("av-lipsync")
+    torch.manual_seed(0)
+    config = AvLipsyncConfig(
+        lipsync_hidden_size=16,
+        lipsync_dilations=[1, 2],
+        expression_hidden_size=8,
+        expression_dilations=[1, 2],
+    )
+    model = AvLipsyncModel(config).eval()
+    with torch.no_grad():  # untrained heads sit at the rest pose; spread them so curves move
+        model.lipsync.head.bias.normal_(-1.0, 0.5)
+        model.expression.head.bias.normal_(-1.0, 0.5)
+    model.save_pretrained(folder)
+    AvLipsyncFeatureExtractor().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def predictors(model_dir) -> dict:
+    return ba.load_predictors(model_dir)
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory) -> Path:
+    from avzoo.synth.speech import synthesize
+
+    utt = synthesize("Hello there, nice to meet you.", voice="en-us+m3")
+    return save_audio(tmp_path_factory.mktemp("speech") / "hello.wav", utt.audio, utt.sampling_rate)
+
+
+@pytest.fixture
+def bad_audio(tmp_path) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(ba.MAX_SECONDS * SR + SR)) / SR
+    files = {
+        "silent": save_audio(tmp_path / "silent.wav", np.zeros(2 * SR, np.float32)),
+        "quiet": save_audio(tmp_path / "quiet.wav", (1e-4 * rng.standard_normal(2 * SR)).astype(np.float32)),
+        "too_long": save_audio(tmp_path / "long.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)),
+        "too_short": save_audio(
+            tmp_path / "short.wav", (0.3 * rng.standard_normal(SR // 4)).astype(np.float32)
+        ),
+    }
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + rng.bytes(200))
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    return {**files, "corrupt": corrupt, "empty": empty}
+
+
+# --- the request without UI -------------------------------------------------------------------------
+
+
+def test_animate_makes_a_playable_video_with_audio_and_matching_files(predictors, speech_wav, tmp_path):
+    result = ba.animate(
+        speech_wav,
+        "happy",
+        0.8,
+        predictor=predictors["av-lipsync"],
+        identity_seed=3,
+        channels=["jawOpen", "BrowInnerUp"],
+        out_dir=tmp_path,
+    )
+    duration = result.seconds
+    n = len(result.blendshapes)
+    assert result.blendshapes.shape == (n, 52) and result.blendshapes.dtype == np.float32
+    assert abs(n - duration * ba.FPS) <= 1
+    assert result.blendshapes.min() >= 0.0 and result.blendshapes.max() <= 1.0
+
+    clip = read_video(result.video)
+    assert result.video.suffix == ".mp4"
+    assert clip.fps == pytest.approx(30.0)
+    assert abs(clip.num_frames - duration * 30) <= 1
+    assert (clip.height, clip.width) == (ba.VIDEO_SIZE, ba.VIDEO_SIZE)
+    assert clip.audio is not None
+    assert abs(len(clip.audio) / SR - duration) < 0.1
+    assert np.sqrt(np.mean(clip.audio**2)) > 0.01  # the speech is in there, not silence
+    assert clip.frames.std(axis=0).max() > 0  # the face moves
+
+    take = read_livelink_csv(result.livelink_csv)
+    assert take.fps == pytest.approx(60.0)
+    assert len(take) == 2 * n - 1
+    np.testing.assert_array_equal(take.blendshapes, resample_blendshapes(result.blendshapes, 30, 60))
+    np.testing.assert_array_equal(resample_blendshapes(take.blendshapes, 60, 30), result.blendshapes)
+    header = result.livelink_csv.read_text().splitlines()[0].split(",")
+    assert header[:3] == ["Timecode", "BlendshapeCount", "EyeBlinkLeft"] and len(header) == 63
+
+    values, fps = from_json(result.json)
+    assert fps == 30
+    np.testing.assert_array_equal(values, result.blendshapes)
+
+    curves = result.curves
+    assert list(curves.columns) == ["time", "channel", "value"]
+    assert list(dict.fromkeys(curves["channel"])) == ["jawOpen", "browInnerUp"]
+    jaw = curves[curves["channel"] == "jawOpen"]
+    np.testing.assert_allclose(jaw["value"], result.blendshapes[:, ARKIT_NAMES.index("jawOpen")], rtol=1e-6)
+    np.testing.assert_allclose(jaw["time"], np.arange(n) / 30)
+    assert "happy" in result.summary() and f"{n} frames" in result.summary()
+
+
+def test_emotion_and_intensity_reach_the_expression_channels(predictors, speech_wav, tmp_path):
+    predict = predictors["av-lipsync"]
+    audio = ba.read_speech(speech_wav)
+    expr = indices(EXPRESSION)
+    happy = predict(audio, "happy", 1.0)
+    angry = predict(audio, "angry", 1.0)
+    mild = predict(audio, "angry", ba.check_intensity("normal"))
+    assert happy.shape == angry.shape == (len(happy), 52)
+    assert np.abs(happy[:, expr] - angry[:, expr]).max() > 1e-4
+    assert np.abs(mild[:, expr] - angry[:, expr]).max() > 1e-6
+
+
+def test_other_rates_and_arrays_are_accepted(predictors, tmp_path):
+    t = np.arange(int(1.5 * 44100)) / 44100
+    stereo = 0.3 * np.stack([np.sin(2 * np.pi * 180 * t), np.sin(2 * np.pi * 240 * t)], axis=1)
+    path = tmp_path / "stereo.flac"
+    sf.write(path, stereo.astype(np.float32), 44100)  # save_audio writes mono only
+    from_file = ba.animate(path, "calm", "strong", predictor=predictors["av-lipsync"], out_dir=tmp_path / "a")
+    from_array = ba.animate(
+        (stereo.T.astype(np.float32), 44100),
+        "Calm",
+        1.0,
+        predictor=predictors["av-lipsync"],
+        out_dir=tmp_path / "b",
+    )
+    assert len(from_file.blendshapes) == len(from_array.blendshapes) == 45
+    assert from_file.intensity == 1.0 and from_array.emotion == "calm"
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("silent", r"silent \(all zeros\)"),
+        ("quiet", r"silent \(peak -\d+ dBFS"),
+        ("too_long", r"61\.00 s long; at most 60 s"),
+        ("too_short", r"0\.25 s long; it must be 0\.6 to 60 s"),
+        ("corrupt", r"unreadable or corrupt"),
+        ("empty", r"the file is empty"),
+    ],
+)
+def test_bad_audio_gets_a_clear_error_without_server_paths(predictors, bad_audio, case, message):
+    with pytest.raises(ValueError, match=message) as info:
+        ba.animate(bad_audio[case], "happy", 0.5, predictor=predictors["av-lipsync"])
+    assert str(bad_audio[case].parent) not in str(info.value)
+    assert bad_audio[case].name in str(info.value)
+
+
+def test_predictor_runs_torch_single_threaded_and_restores_the_setting(predictors, speech_wav):
+    seen = []
+    predict = predictors["av-lipsync"]
+    hook = predict.model.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        predict(ba.read_speech(speech_wav), "neutral", 0.0)
+        with ba.torch_threads(None):
+            assert torch.get_num_threads() == before
+    finally:
+        hook.remove()
+    assert seen == [1]
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"audio": None}, r"no audio: upload a speech file or record"),
+        ({"audio": ""}, r"no audio"),
+        ({"emotion": "joyful"}, r"unknown emotion 'joyful'; choose one of neutral, calm, happy"),
+        ({"intensity": 1.5}, r"intensity must be a number in \[0, 1\]"),
+        ({"intensity": "very"}, r"intensity must be a number in \[0, 1\] or 'normal'/'strong'"),
+        ({"identity_seed": -1}, r"face seed must be a whole number in \[0, 2147483647\]"),
+        ({"identity_seed": 2.5}, r"face seed must be a whole number"),
+        ({"channels": ["jawOpen", "noseWiggle"]}, r"unknown ARKit blendshape name 'noseWiggle'"),
+        ({"size": 8}, r"size must be a whole number of pixels in \[64, 1024\]"),
+    ],
+)
+def test_bad_arguments_get_a_clear_error(predictors, speech_wav, kwargs, message):
+    args = {"audio": speech_wav, "emotion": "happy", "intensity": 0.5, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        ba.animate(predictor=predictors["av-lipsync"], **args)
+
+
+def test_a_model_returning_garbage_is_reported_not_passed_on(speech_wav):
+    with pytest.raises(RuntimeError, match=r"returned shape \(10, 51\), expected \(frames, 52\)"):
+        ba.animate(speech_wav, predictor=lambda a, e, i: np.zeros((10, 51)), model="broken")
+    with pytest.raises(RuntimeError, match="NaN/inf"):
+        ba.animate(speech_wav, predictor=lambda a, e, i: np.full((10, 52), np.nan), model="broken")
+
+
+def test_default_output_folders_are_fresh_and_old_ones_swept(predictors, speech_wav, tmp_path, monkeypatch):
+    monkeypatch.setattr(ba, "OUTPUT_ROOT", tmp_path / "root")
+    example = ba.example_audio()
+    assert example is not None and example.parent == tmp_path / "root" / "examples"
+    assert len(ba.read_speech(example)) > SR
+    old = tmp_path / "root" / "requests" / "old"
+    old.mkdir(parents=True)
+    stale = 2 * ba.OUTPUT_MAX_AGE_S
+    os.utime(old, (old.stat().st_atime - stale, old.stat().st_mtime - stale))
+    os.utime(example, (example.stat().st_atime - stale, example.stat().st_mtime - stale))
+    first = ba.animate(speech_wav, predictor=predictors["av-lipsync"])
+    second = ba.animate(speech_wav, predictor=predictors["av-lipsync"])
+    assert first.video.parent != second.video.parent
+    assert first.video.parent.parent == tmp_path / "root" / "requests"
+    assert not old.exists() and first.video.is_file()
+    assert ba.example_audio() == example and example.is_file()
+
+
+def test_load_predictors_explains_missing_checkpoints(model_dir, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match=r"is not a av-lipsync checkpoint folder"):
+        ba.load_predictors(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match=r"unknown model\(s\) \['nope'\]"):
+        ba.load_predictors({"nope": model_dir})
+    monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "av-lipsync", tmp_path / "not-bundled")
+    with pytest.raises(ValueError, match=r"no model checkpoint found \(looked in .*not-bundled\)"):
+        ba.load_predictors()
+    assert list(ba.load_predictors({"av-lipsync": model_dir})) == ["av-lipsync"]
+
+
+# --- the UI -----------------------------------------------------------------------------------------
+
+
+def _api(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    return info["named_endpoints"]
+
+
+def test_ui_answers_through_gradio_client(model_dir, speech_wav, bad_audio):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    demo = ba.build_ui(model_dir, examples=False)
+    with serve_blocks(demo, css=ba.CSS) as url:
+        client = Client(url, verbose=False, analytics_enabled=False)
+        endpoints = _api(client)
+        assert "/animate" in endpoints
+        assert [p["parameter_name"] for p in endpoints["/animate"]["parameters"]] == [
+            "audio",
+            "emotion",
+            "intensity",
+            "identity_seed",
+            "channels",
+            "model",
+        ]
+        video, plot, csv_path, json_path, summary = client.predict(
+            handle_file(str(speech_wav)),
+            "sad",
+            0.6,
+            11,
+            ["jawOpen", "mouthClose"],
+            "av-lipsync",
+            api_name="/animate",
+        )
+        clip = read_video(video["video"] if isinstance(video, dict) else video)
+        assert clip.audio is not None and abs(clip.num_frames - clip.duration * 30) < 1e-6
+        take = read_livelink_csv(csv_path)
+        values, fps = from_json(json_path)
+        assert fps == 30 and len(take) == 2 * len(values) - 1 and len(values) == clip.num_frames
+        rows = plot["value"]["data"]
+        assert len(rows) == 2 * len(values)
+        assert "sad" in summary and "face #11" in summary
+
+        for case, message in (("silent", "silent"), ("too_long", "at most 60 s"), ("corrupt", "corrupt")):
+            with pytest.raises(AppError, match=message):
+                client.predict(
+                    handle_file(str(bad_audio[case])), "happy", 0.5, 1, [], "av-lipsync", api_name="/animate"
+                )
+        with pytest.raises(AppError, match="no audio"):
+            client.predict(None, "happy", 0.5, 1, [], "av-lipsync", api_name="/animate")
+
+
+def test_zoo_shows_the_space_as_a_tab_only_with_a_checkpoint(model_dir, tmp_path, monkeypatch):
+    bundled = get_family("av-lipsync")
+    has_bundled = (bundled.checkpoint / "config.json").is_file()
+    assert family_status(bundled).available == has_bundled
+
+    missing = Family(**{**bundled.__dict__, "checkpoint_dir": tmp_path / "missing"})
+    status = family_status(missing)
+    assert not status.available and "no bundled checkpoint" in status.reason
+    assert zoo.demo_tabs([status]) == []
+
+    monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "av-lipsync", model_dir)
+    status = family_status(Family(**{**bundled.__dict__, "checkpoint_dir": model_dir}))
+    assert status.available, status.reason
+    assert status.builder is ba.build_ui and status.css == ba.CSS
+    app = zoo.build_app([status])
+    config = app.get_config_file()
+    tabs = [c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"]
+    assert tabs == ["Overview", "Blendshape animation"]
+    assert any(d.get("api_name") == "animate" for d in config["dependencies"])
+
+
+def test_space_folder_is_a_thin_gradio_space(model_dir, monkeypatch):
+    yaml = pytest.importorskip("yaml")
+    readme = (SPACE / "README.md").read_text()
+    assert readme.startswith("---\n")
+    meta = yaml.safe_load(readme.split("---\n")[1])
+    assert meta["sdk"] == "gradio" and str(meta["sdk_version"]).startswith("6.")
+    assert meta["app_file"] == "app.py"
+    assert meta["title"] and meta["emoji"] and meta["license"] == "apache-2.0"
+    requirements = (SPACE / "requirements.txt").read_text().split()
+    assert any(r.startswith("avzoo") for r in requirements)
+    app_py = (SPACE / "app.py").read_text()
+    assert len(app_py.splitlines()) < 30 and "avzoo.apps.blendshape_animation" in app_py
+
+    import gradio as gr
+
+    monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "av-lipsync", model_dir)
+    namespace = runpy.run_path(str(SPACE / "app.py"), run_name="space_app")  # builds, does not launch
+    assert isinstance(namespace["demo"], gr.Blocks)
+
+
+@pytest.fixture(scope="module")
+def longer_wav(speech_wav) -> Path:
+    """The speech clip twice over: a second upload of another length."""
+    audio, rate = sf.read(speech_wav, dtype="float32")
+    return save_audio(speech_wav.with_name("hello-twice.wav"), np.concatenate([audio, audio]), rate)
+
+
+@pytest.mark.browser
+def test_page_renders_and_animates_an_upload_in_chromium(
+    chrome, screenshot, model_dir, speech_wav, longer_wav
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # Read in one script call: the plot re-renders, so a found element may be gone a moment later.
+    def status(d) -> str:
+        return d.execute_script("return document.querySelector('#ba-status')?.innerText ?? ''")
+
+    def legend(d) -> str:
+        return d.execute_script(
+            "return document.querySelector('#ba-curves [aria-roledescription=legend]')"
+            "?.getAttribute('aria-label') ?? ''"
+        )
+
+    def lines_span(d) -> float:
+        """How much of the plot's width the drawn curves cover (0 when there are none)."""
+        return d.execute_script(
+            "const f = document.querySelector('#ba-curves .role-frame path.background');"
+            "const l = [...document.querySelectorAll('#ba-curves .role-mark path')];"
+            "if (!f || !l.length) return 0;"
+            "return Math.max(...l.map(p => p.getBBox().width)) / f.getBBox().width;"
+        )
+
+    def animate(path: Path, frames: int) -> None:
+        chrome.find_element(By.CSS_SELECTOR, "#ba-audio input[type=file]").send_keys(str(path))
+        WebDriverWait(chrome, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-audio audio, #ba-audio .waveform-container")
+        )
+        chrome.find_element(By.ID, "ba-animate").click()
+        WebDriverWait(chrome, 120, poll_frequency=0.5).until(lambda d: f"{frames} frames with" in status(d))
+        WebDriverWait(chrome, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-video video[src]"))
+        WebDriverWait(chrome, 30).until(lambda d: lines_span(d) > 0.95)
+
+    frames = [math.ceil(len(ba.read_speech(p)) * ba.FPS / SR) for p in (speech_wav, longer_wav)]
+    demo = ba.build_ui(model_dir)
+    with serve_blocks(demo, css=ba.CSS) as url:
+        text = open_gradio(
+            chrome,
+            url,
+            expect_text=[ba.TITLE, "Emotion", "Intensity", "Model", "Channels to plot", "Animate"],
+        )
+        assert "Live Link Face CSV (60 fps)" in text and "Blendshapes JSON (30 fps)" in text
+        screenshot("blendshape-animation-empty")
+
+        # Inputs sit left of the outputs.
+        audio_box = chrome.find_element(By.ID, "ba-audio").rect
+        video_box = chrome.find_element(By.ID, "ba-video").rect
+        assert audio_box["x"] + audio_box["width"] <= video_box["x"]
+
+        animate(speech_wav, frames[0])
+        assert "av-lipsync" in status(chrome) and "happy" in status(chrome)
+        files = (
+            chrome.find_element(By.ID, "ba-csv").text + chrome.find_element(By.ID, "ba-json").text
+        ).replace("\n", "")
+        assert "livelink.csv" in files and "blendshapes.json" in files
+        shot = screenshot("blendshape-animation-result")
+        assert "6 values" in legend(chrome) and "eyeBlinkLeft" in legend(chrome)
+
+        # Changing the channels re-plots the last result without running the model again.
+        before = status(chrome)
+        chip = chrome.find_element(
+            By.XPATH, "//*[@id='ba-channels']//div[@class[contains(., 'token')]][contains(., 'eyeBlinkLeft')]"
+        )
+        chip.find_element(By.CSS_SELECTOR, ".token-remove").click()
+        WebDriverWait(chrome, 30).until(lambda d: "5 values" in legend(d))
+        assert "eyeBlinkLeft" not in legend(chrome)
+        assert status(chrome) == before
+
+        # A clip of another length replaces the curves over the whole new time axis.
+        chrome.find_element(By.CSS_SELECTOR, "#ba-audio button[aria-label='Clear']").click()
+        animate(longer_wav, frames[1])
+    assert shot.stat().st_size > 20_000
