@@ -17,6 +17,7 @@ of the neutral utterances get the all-zeros condition, which the model must trea
 from __future__ import annotations
 
 import io
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,24 @@ def build(config: AvLipsyncTrainConfig):
     return model, fe, train_ds, val_ds
 
 
+class _KeepFeatureExtractor:
+    """Writes the (fitted) feature extractor next to every model the loop saves: best/ and final/."""
+
+    def __init__(self, fe: AvLipsyncFeatureExtractor, output_dir: str):
+        self.fe, self.output_dir = fe, Path(output_dir)
+
+    def write(self) -> None:
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
+        for name in ("best", "final"):
+            folder = self.output_dir / name
+            if (folder / "config.json").exists():
+                self.fe.save_pretrained(folder)
+
+    def on_evaluate(self, state, metrics) -> None:
+        self.write()
+
+
 def main(argv: list[str] | None = None):
     config = AvLipsyncTrainConfig.from_cli(sys.argv[1:] if argv is None else argv)
     model, fe, train_ds, val_ds = build(config)
@@ -208,11 +227,12 @@ def main(argv: list[str] | None = None):
         return {"lipsync_mae": err}
 
     trainable = None if config.phase == 1 else "expression*"
+    keep = _KeepFeatureExtractor(fe, config.output_dir)
     result = train(
-        model, train_ds, val_ds, config, collate, compute_loss, compute_metrics, trainable_filter=trainable
-    )
-    if result.final_dir is not None:
-        fe.save_pretrained(result.final_dir)
+        model, train_ds, val_ds, config, collate, compute_loss, compute_metrics,
+        trainable_filter=trainable, callbacks=[keep],
+    )  # fmt: skip
+    keep.write()
     return result
 
 
