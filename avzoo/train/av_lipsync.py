@@ -50,6 +50,11 @@ class AvLipsyncTrainConfig(TrainConfig):
     babble_dir: str | None = None  # LibriSpeech train-clean-100 folder for background talkers
     zero_condition_rate: float = 0.5  # share of neutral utterances trained with the all-zeros condition
     model: dict = field(default_factory=dict)  # AvLipsyncConfig overrides (phase 1)
+    # A squared-error term next to the model's L1 + velocity loss: L1 alone drives sparse channels (lip
+    # press, rolls, mouthClose: zero on most frames) to their conditional median, zero, and they never fire.
+    mse_weight: float = 4.0
+    active_weight: float = 2.0  # extra weight on frames where a channel is active (target > 0.05)
+    closure_active_weight: float = 4.0  # the same for the lip-closure channels
     max_train_utterances: int = 0  # 0: all
 
     def validate(self) -> None:
@@ -205,6 +210,18 @@ def main(argv: list[str] | None = None):
     model, fe, train_ds, val_ds = build(config)
     branch = "lipsync" if config.phase == 1 else "full"
 
+    mc = model.config
+    channels = mc.channel_indices(mc.lipsync_channels if config.phase == 1 else mc.blendshape_names)
+    closure = torch.zeros(len(mc.blendshape_names))
+    closure[
+        mc.channel_indices(
+            [n for n in mc.blendshape_names if n.startswith(("mouthClose", "mouthPress", "mouthRoll"))]
+        )
+    ] = 1.0
+    active_w = (config.active_weight + (config.closure_active_weight - config.active_weight) * closure)[
+        channels
+    ]
+
     def compute_loss(model, batch, state):
         out = model(
             batch["input_features"],
@@ -214,7 +231,12 @@ def main(argv: list[str] | None = None):
             loss_step=state.global_step if state.training else None,
             loss_branch=branch,
         )
-        return out.loss
+        pred = (out.lipsync_blendshapes if config.phase == 1 else out.blendshapes)[..., channels]
+        target = batch["labels"][..., channels]
+        mask = batch["attention_mask"].unsqueeze(-1).to(pred.dtype)
+        weight = 1.0 + active_w.to(pred.device) * (target > 0.05).to(pred.dtype)
+        mse = (weight * (pred - target) ** 2 * mask).sum() / (mask.sum() * len(channels))
+        return out.loss + config.mse_weight * mse
 
     def compute_metrics(model, batch, state):
         out = model(
