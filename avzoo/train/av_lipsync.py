@@ -56,6 +56,9 @@ class AvLipsyncTrainConfig(TrainConfig):
     active_weight: float = 2.0  # extra weight on frames where a channel is active (target > 0.05)
     closure_active_weight: float = 4.0  # the same for the lip-closure channels
     max_train_utterances: int = 0  # 0: all
+    # Phase 2: lipsync channels the expression branch may add (logit) deltas to. The corpus' expressions also
+    # move lip press, shrug and upper-lip raise (angry AU24, sad AU17, disgust AU10), not only the mouth corners.
+    expression_shared_channels: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         super().validate()
@@ -178,7 +181,11 @@ def build(config: AvLipsyncTrainConfig):
         fe = AvLipsyncFeatureExtractor()
         fe.fit_normalization(train_data["audio"][:400], sampling_rate=16000)
     else:
-        model = AvLipsyncModel.from_pretrained(config.init_from)
+        extra = {}
+        if config.expression_shared_channels:
+            # The shared-delta head changes shape; the expression branch trains from scratch in phase 2 anyway.
+            extra = {"shared_channels": list(config.expression_shared_channels), "ignore_mismatched_sizes": True}
+        model = AvLipsyncModel.from_pretrained(config.init_from, **extra)
         fe = AvLipsyncFeatureExtractor.from_pretrained(config.init_from)
         model.freeze_lipsync()
     aug = Augmenter(babble=_babble(config.babble_dir)) if config.augment else None
