@@ -9,6 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Tests never reach the Hugging Face Hub: loads resolve from local folders or the (seeded) cache. Set before any
+# test module imports huggingface_hub, which reads it once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("AVZOO_SHARED_DATA", REPO.parent / "shared" / "data"))
 

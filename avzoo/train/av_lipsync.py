@@ -184,7 +184,10 @@ def build(config: AvLipsyncTrainConfig):
         extra = {}
         if config.expression_shared_channels:
             # The shared-delta head changes shape; the expression branch trains from scratch in phase 2 anyway.
-            extra = {"shared_channels": list(config.expression_shared_channels), "ignore_mismatched_sizes": True}
+            extra = {
+                "shared_channels": list(config.expression_shared_channels),
+                "ignore_mismatched_sizes": True,
+            }
         model = AvLipsyncModel.from_pretrained(config.init_from, **extra)
         fe = AvLipsyncFeatureExtractor.from_pretrained(config.init_from)
         model.freeze_lipsync()
