@@ -67,6 +67,8 @@ GRID = {
     "edge1": [0.3, 0.4, 0.5, 0.6, 0.7],
     "scale": [1.0, 1.1, 1.2, 1.3],
 }
+#: Closure-seal edges on the mean lip press (None: no seal); searched after the gate.
+SEAL_GRID = [(None, None), (0.05, 0.12), (0.08, 0.16), (0.1, 0.2), (0.12, 0.25), (0.15, 0.3), (0.2, 0.35)]
 
 
 def reference(rng: np.random.Generator) -> np.ndarray:
@@ -180,13 +182,32 @@ def main() -> None:
             best = (score, params)
     assert best is not None
     offline_params = best[1]
-    stream_params = calibrate_stream(cal_preds, offline_params)
-    stream_keys = ("alpha", "edge0", "edge1", "scale")
+    # Stage 2: the closure seal on top of the chosen gate (None keeps it off).
+    for e0, e1 in SEAL_GRID:
+        params = {**offline_params, "seal_edge0": e0, "seal_edge1": e1}
+        score = objective(metrics([crisp_mouth(p, **params) for p in cal_preds], cal_refs))
+        if score < best[0]:
+            best = (score, params)
+    offline_params = best[1]
+    gate_only = {k: offline_params[k] for k in ("sigma", "edge0", "edge1", "scale")}
+    stream_params = calibrate_stream(cal_preds, gate_only)
+    stream_params["seal_edge0"], stream_params["seal_edge1"] = None, None
+    best_stream = None
+    for e0, e1 in SEAL_GRID:
+        trial = {**stream_params, "seal_edge0": e0, "seal_edge1": e1}
+        keys = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")
+        out = [CrispMouthStream(**{k: trial[k] for k in keys})(p) for p in cal_preds]
+        score = objective(metrics(out, cal_refs))
+        if best_stream is None or score < best_stream[0]:
+            best_stream = (score, trial)
+    stream_params = best_stream[1]
+    stream_keys = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")
 
     def run_stream(params: dict) -> list[np.ndarray]:
         return [CrispMouthStream(**{k: params[k] for k in stream_keys})(p) for p in test_preds]
 
     offline = [crisp_mouth(p, **offline_params) for p in test_preds]
+    offline_no_seal = [crisp_mouth(p, **gate_only) for p in test_preds]
     default_offline = [crisp_mouth(p, **DEFAULT_OFFLINE) for p in test_preds]
     streamed = run_stream(stream_params)
     variance_matched = {**stream_params, "alpha": alpha_from_sigma(offline_params["sigma"])}
@@ -214,6 +235,8 @@ def main() -> None:
         "stream_params": {
             "alpha": stream_params["alpha"],
             "scale": stream_params["scale"],
+            "seal_edge0": stream_params["seal_edge0"],
+            "seal_edge1": stream_params["seal_edge1"],
             "edges_are": "offline relative edges x the median utterance level of each channel",
             "typical_level_per_channel": mouth_levels,
             "edge0": stream_params["edge0"],
@@ -223,6 +246,7 @@ def main() -> None:
         "held_out": {
             "raw": metrics(test_preds, test_refs),
             "offline": metrics(offline, test_refs),
+            "offline_without_seal": metrics(offline_no_seal, test_refs),
             "offline_default_params": {"params": DEFAULT_OFFLINE, **metrics(default_offline, test_refs)},
             "stream_calibrated": metrics(streamed, test_refs),
             "stream_alpha_from_sigma": metrics(streamed_matched, test_refs),

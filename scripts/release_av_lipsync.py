@@ -56,7 +56,9 @@ def bundle(model_dir: Path, corpus: Path) -> None:
     model.config.freeze_lipsync = False  # a training switch, not a property of the released weights
     model.config.crisp_mouth_offline = dict(crisp["offline_params"])
     s = crisp["stream_params"]
-    model.config.crisp_mouth_stream = {k: s[k] for k in ("alpha", "edge0", "edge1", "scale")}
+    model.config.crisp_mouth_stream = {
+        k: s[k] for k in ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")
+    }
     if BUNDLE.exists():
         for f in BUNDLE.iterdir():
             f.unlink()
@@ -105,7 +107,7 @@ def card_vars(train_dirs: list[Path]) -> dict:
     crisp_rows = "\n".join(
         f"| {name} | {_f(held[key]['speech_mae'])} | {held[key]['mouth_jitter']:.2f} | "
         f"{_f(held[key]['lip_closure_accuracy'], 3)} | {_f(held[key]['lip_open_accuracy'], 3)} |"
-        for name, key in (("raw model output", "raw"), ("offline crisp_mouth", "offline"),
+        for name, key in (("raw model output", "raw"), ("offline crisp_mouth, no seal", "offline_without_seal"), ("offline crisp_mouth", "offline"),
                           ("streaming crisp_mouth (calibrated)", "stream_calibrated"), ("reference tracks", "reference"))
     )  # fmt: skip
     gap = crisp["gap_mae_mouth"]

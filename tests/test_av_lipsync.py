@@ -704,3 +704,47 @@ def test_onnx_step_graph_streams_like_pytorch(onnx_files):
     got = np.concatenate(got)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+# --- closure seal ----------------------------------------------------------------------------------------------------
+
+
+def _pressed_track() -> np.ndarray:
+    x = np.zeros((12, 52), np.float32)
+    x[:, arkit.ARKIT_NAMES.index("jawOpen")] = 0.3
+    for name in ("mouthPressLeft", "mouthPressRight"):
+        x[5:7, arkit.ARKIT_NAMES.index(name)] = 0.4
+    return x
+
+
+def test_seal_closes_lips_where_press_is_high_in_every_form():
+    from avzoo.metrics.functional.blendshape import lip_state
+    from avzoo.models.av_lipsync.crisp_mouth import CrispMouthStream, apply_seal
+
+    x = _pressed_track()
+    close = arkit.ARKIT_NAMES.index("mouthClose")
+    sealed = apply_seal(x.copy(), (0.1, 0.2))
+    assert sealed[5:7, close].tolist() == pytest.approx([0.3, 0.3]) and not sealed[:5, close].any()
+    assert lip_state(sealed)[0][5:7].all()
+    torch_sealed = apply_seal(torch.from_numpy(x), (0.1, 0.2)).numpy()
+    np.testing.assert_allclose(torch_sealed, sealed, atol=1e-7)
+    plain = dict(edge0=0.0, edge1=1e-3, scale=1.0)
+    offline = crisp_mouth(x, sigma=0, seal_edge0=0.1, seal_edge1=0.2, **plain)
+    stream = CrispMouthStream(alpha=1.0, seal_edge0=0.1, seal_edge1=0.2, **plain)(x)
+    np.testing.assert_allclose(offline[:, close], sealed[:, close], atol=1e-6)
+    np.testing.assert_allclose(stream[:, close], sealed[:, close], atol=1e-6)
+    assert not crisp_mouth(x, sigma=0, **plain)[:, close].any()  # off by default
+    with pytest.raises(ValueError, match="seal"):
+        crisp_mouth(x, seal_edge0=0.3, seal_edge1=0.2)
+
+
+def test_seal_survives_config_round_trip_and_onnx(tmp_path):
+    from avzoo.export.onnx_av_lipsync import check_onnx_parity, export_onnx
+
+    params = {"seal_edge0": 0.05, "seal_edge1": 0.1}
+    model = tiny_model(crisp_mouth_stream=params)
+    model.save_pretrained(tmp_path / "m")
+    again = AvLipsyncModel.from_pretrained(tmp_path / "m")
+    assert again.config.crisp_mouth_stream["seal_edge1"] == 0.1
+    path = export_onnx(again, tmp_path / "w.onnx")
+    assert max(check_onnx_parity(again, path).values()) < 1e-4

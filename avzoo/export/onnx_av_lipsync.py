@@ -74,9 +74,13 @@ class _FilterParams(nn.Module):
         self.register_buffer("edge0", torch.tensor(edge0), persistent=False)
         self.register_buffer("edge1", torch.tensor(edge1), persistent=False)
         self.register_buffer("mask", torch.tensor(mask), persistent=False)
+        seal = (params.get("seal_edge0"), params.get("seal_edge1"))
+        self.seal = None if seal[0] is None else (float(seal[0]), float(seal[1]))
 
     def forward(self, x: torch.Tensor, prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return crisp_mouth_stream_window(x, prev, self.alpha, self.edge0, self.edge1, self.scale, self.mask)
+        return crisp_mouth_stream_window(
+            x, prev, self.alpha, self.edge0, self.edge1, self.scale, self.mask, self.seal
+        )
 
 
 class AvLipsyncOnnxWindow(nn.Module):

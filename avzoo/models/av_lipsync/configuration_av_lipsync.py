@@ -199,8 +199,8 @@ class AvLipsyncConfig(PreTrainedConfig):
             if bad:
                 raise ValueError(f"{name} must hold finite weights >= 0, got {bad}")
         for name, keys in (
-            ("crisp_mouth_offline", ("sigma", "edge0", "edge1", "scale")),
-            ("crisp_mouth_stream", ("alpha", "edge0", "edge1", "scale")),
+            ("crisp_mouth_offline", ("sigma", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")),
+            ("crisp_mouth_stream", ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")),
         ):
             extra = set(getattr(self, name)) - set(keys)
             if extra:

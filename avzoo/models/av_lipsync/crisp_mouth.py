@@ -16,6 +16,10 @@ Streaming, :class:`CrispMouthStream` (frame by frame, state ``prev_smoothed``):
     3. ``y_t = clip(scale * s_t * smoothstep(edge0, edge1, s_t), 0, 1)`` with *absolute* edges (a number or one
        value per channel, e.g. the offline edges times each channel's typical level).
 
+Both forms can then apply the closure seal (:func:`apply_seal`, parameters ``seal_edge0``/``seal_edge1``, off when
+None): where the predicted lip press says the lips are sealed, ``mouthClose`` is raised to ``jawOpen`` so the lips
+really meet, as they do on every /p b m/.
+
 ``alpha`` and ``sigma`` both say how much to smooth: :func:`alpha_from_sigma` gives the EMA whose impulse response
 has the Gaussian's variance, and each form derives its own smoother from the other parameter when its own is not
 given. :func:`calibrate_stream` fits the streaming parameters (alpha, per-channel absolute edges) to match the
@@ -160,6 +164,49 @@ def smoothstep(edge0: Any, edge1: Any, x: Any) -> Any:
     return t * t * (3.0 - 2.0 * t)
 
 
+def _seal_indices(width: int) -> tuple[int, int, int, int] | None:
+    """(mouthClose, jawOpen, mouthPressLeft, mouthPressRight) in the canonical layout, else None."""
+    if width != len(_ARKIT_ORDER):
+        return None
+    names = list(_ARKIT_ORDER)
+    return tuple(names.index(n) for n in ("mouthClose", "jawOpen", "mouthPressLeft", "mouthPressRight"))
+
+
+def _check_seal(seal_edge0: Any, seal_edge1: Any) -> tuple[float, float] | None:
+    if seal_edge0 is None and seal_edge1 is None:
+        return None
+    e0, e1 = float(seal_edge0), float(seal_edge1)
+    if not (math.isfinite(e0) and math.isfinite(e1) and 0.0 <= e0 < e1):
+        raise ValueError(
+            f"seal edges must satisfy 0 <= seal_edge0 < seal_edge1, got {seal_edge0}, {seal_edge1}"
+        )
+    return e0, e1
+
+
+def apply_seal(frames: Any, seal: tuple[float, float] | None) -> Any:
+    """Close the lips where the lip press says they are sealed: ``mouthClose = max(mouthClose, s * jawOpen)``.
+
+    ``s = smoothstep(seal_edge0, seal_edge1, mean lip press)``. In ARKit ``mouthClose`` closes the lips against the
+    current jaw opening, so a sealed frame needs ``mouthClose`` equal to ``jawOpen``; a regression model rarely
+    hits that equality by itself, while it does predict the press that comes with every /p b m/. Works in place
+    on numpy (..., 52) arrays and returns torch tensors anew; other layouts are returned unchanged.
+    """
+    if seal is None:
+        return frames
+    idx = _seal_indices(frames.shape[-1])
+    if idx is None:
+        return frames
+    close, jaw, pl, pr = idx
+    s = smoothstep(seal[0], seal[1], (frames[..., pl] + frames[..., pr]) * 0.5)
+    if isinstance(frames, torch.Tensor):
+        sealed = torch.maximum(frames[..., close], s * frames[..., jaw])
+        onehot = torch.zeros(frames.shape[-1], dtype=frames.dtype, device=frames.device)
+        onehot[close] = 1.0
+        return frames + (sealed - frames[..., close]).unsqueeze(-1) * onehot
+    frames[..., close] = np.maximum(frames[..., close], s * frames[..., jaw])
+    return frames
+
+
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing along axis 0 of ``(T, C)``, edges held (``scipy.ndimage`` "nearest", truncate 4)."""
     if sigma <= 0 or len(x) < 2:
@@ -218,6 +265,8 @@ def crisp_mouth(
     edge1: float = DEFAULT_OFFLINE["edge1"],
     scale: float = DEFAULT_OFFLINE["scale"],
     sigma: float | None = None,
+    seal_edge0: float | None = None,
+    seal_edge1: float | None = None,
     *,
     channels: Sequence[int] | Sequence[str] | None = None,
     lengths: Sequence[int] | None = None,
@@ -233,8 +282,10 @@ def crisp_mouth(
         sigma: Gaussian pre-smoothing in frames (default 1.0; 0 disables it).
         channels: indices or names of the channels to filter (default: jaw*, mouth*, tongue*).
         lengths: real length of each item of a right-padded batch (padding is left untouched).
+        seal_edge0, seal_edge1: the closure seal (:func:`apply_seal`) on the filtered frames; None disables it.
     """
     arr, single, is_torch = _as_batch(blendshapes)
+    seal = _check_seal(seal_edge0, seal_edge1)
     if sigma is None:
         sigma = sigma_from_alpha(alpha) if alpha is not None else DEFAULT_OFFLINE["sigma"]
     sigma = float(sigma)
@@ -256,6 +307,7 @@ def crisp_mouth(
         gate = smoothstep(e0[0], e1[0], s / level)
         item = out[b]  # a view: (T, C)
         item[:n, chans] = np.clip(scale * s * gate, 0.0, 1.0)
+        apply_seal(item[:n], seal)
     return _restore(out, blendshapes, single, is_torch)
 
 
@@ -274,6 +326,8 @@ class CrispMouthStream:
         edge1: float | Sequence[float] = DEFAULT_STREAM["edge1"],
         scale: float = DEFAULT_STREAM["scale"],
         sigma: float | None = None,
+        seal_edge0: float | None = None,
+        seal_edge1: float | None = None,
         *,
         channels: Sequence[int] | Sequence[str] | None = None,
         num_channels: int = 52,
@@ -286,11 +340,13 @@ class CrispMouthStream:
         self.edge0, self.edge1, self.scale = _check_gate(edge0, edge1, scale, self.num_channels)
         self.channels = _channels(channels, self.num_channels)
         self.initial = float(initial)
+        self.seal = _check_seal(seal_edge0, seal_edge1)
         self.prev_smoothed: np.ndarray | None = None
 
     @classmethod
     def from_config(cls, params: dict[str, Any], **kwargs) -> CrispMouthStream:
-        return cls(**{k: params[k] for k in ("alpha", "edge0", "edge1", "scale") if k in params}, **kwargs)
+        keys = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")
+        return cls(**{k: params[k] for k in keys if k in params}, **kwargs)
 
     def params(self) -> dict[str, Any]:
         """``alpha``, ``edge0``, ``edge1`` (per channel), ``scale`` and the filtered channel indices."""
@@ -299,6 +355,8 @@ class CrispMouthStream:
             "edge0": self.edge0.tolist(),
             "edge1": self.edge1.tolist(),
             "scale": self.scale,
+            "seal_edge0": None if self.seal is None else self.seal[0],
+            "seal_edge1": None if self.seal is None else self.seal[1],
             "channels": list(self.channels),
         }
 
@@ -324,6 +382,7 @@ class CrispMouthStream:
             prev = a * arr[:, t] + (1.0 - a) * prev
             s = prev[:, chans]
             out[:, t, chans] = np.clip(self.scale * s * smoothstep(e0, e1, s), 0.0, 1.0)
+        apply_seal(out, self.seal)
         self.prev_smoothed = prev
         return _restore(out, frames, single, is_torch)
 
@@ -365,6 +424,7 @@ def crisp_mouth_stream_window(
     edge1: torch.Tensor,
     scale: float,
     mask: torch.Tensor,
+    seal: tuple[float, float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:class:`CrispMouthStream` over a (B, T, C) window in torch: returns (filtered frames, next prev_smoothed).
 
@@ -372,7 +432,7 @@ def crisp_mouth_stream_window(
     """
     s = ema_window(x, prev_smoothed, alpha)
     gated = torch.clamp(scale * s * smoothstep(edge0, edge1, s), 0.0, 1.0)
-    return torch.where(mask, gated, x), s[:, -1]
+    return apply_seal(torch.where(mask, gated, x), seal), s[:, -1]
 
 
 def calibrate_stream(
@@ -437,6 +497,7 @@ __all__ = [
     "MOUTH_PREFIXES",
     "CrispMouthStream",
     "alpha_from_sigma",
+    "apply_seal",
     "calibrate_stream",
     "crisp_mouth",
     "crisp_mouth_stream_window",
