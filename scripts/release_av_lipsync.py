@@ -68,7 +68,11 @@ def bundle(model_dir: Path, corpus: Path) -> None:
 def evaluate(corpus: Path) -> None:
     from avzoo.evaluation.av_lipsync import run_evaluation
 
-    run_evaluation(BUNDLE, corpus, BUNDLE / "eval_results.json", real_voices=True)
+    out = BUNDLE / "eval_results.json"
+    run_evaluation(BUNDLE, corpus, out, real_voices=True)
+    result = json.loads(out.read_text())
+    result["model"] = "avzoo/av-lipsync"  # the Hub id the card and model-index name, not this machine's path
+    out.write_text(json.dumps(result, indent=2) + "\n")
     run(sys.executable, "benchmarks/av_lipsync_speed.py", "--model", str(BUNDLE))
 
 
@@ -83,6 +87,7 @@ def card_vars(train_dirs: list[Path]) -> dict:
     speed = json.loads((RESULTS / "av_lipsync_speed.json").read_text())
     crisp = json.loads((RESULTS / "crisp_mouth.json").read_text())
     cfg = json.loads((BUNDLE / "config.json").read_text())
+    ceiling = json.loads((RESULTS / "lipsync_label_ceiling.json").read_text())
     m, base = extra["model"], extra["baselines"]
 
     bars = "\n".join(
@@ -100,7 +105,7 @@ def card_vars(train_dirs: list[Path]) -> dict:
         return _f(v) if isinstance(v, (int, float)) and v == v else "–"
 
     compare = "\n".join(
-        f"| {label} | {cell(m, k)} | {cell(crisp_m, k)} | {cell(base['mean_pose'], k)} | {cell(base['rms_jaw'], k)} |"
+        f"| {label} | {cell(m, k)} | {cell(crisp_m, k)} | {cell(base['mean_pose']['metrics'], k)} | {cell(base['rms_jaw']['metrics'], k)} |"
         for label, k in rows
     )
     held = crisp["held_out"]
@@ -137,7 +142,6 @@ def card_vars(train_dirs: list[Path]) -> dict:
             f"lr {tc.get('learning_rate')}, {evals[-1]['step'] if evals else '?'} steps, "
             f"{(end - start) / 60:.0f} min wall-clock on the 2-core CPU machine"
         )
-    corpus = extra.get("corpus", "the synthetic corpus")
     return {
         "model_id": "avzoo/av-lipsync",
         "title": "av-lipsync: speech → 52 ARKit blendshapes",
@@ -148,7 +152,8 @@ def card_vars(train_dirs: list[Path]) -> dict:
         "has_feature_extractor": True,
         "summary": (
             "A small causal model that turns 16 kHz speech into the 52 ARKit blendshapes at 30 fps, with an "
-            "emotion condition, a mouth filter that keeps lip closures crisp, and a streaming ONNX export. "
+            "emotion condition, a calibrated mouth filter (crisp_mouth), streaming, and an ONNX export. "
+            "It does not yet reach the project's quality bars (see Benchmarks). "
             f"{speed['size']['parameters']:,} parameters, {speed['size']['safetensors_bytes_fp32'] / 2**20:.1f} MB."
         ),
         "description": f"""Two causal dilated-convolution branches over log-mel frames (80 bins at 30 fps):
@@ -169,6 +174,7 @@ right context + {lat["lookahead"]:.0f} ms look-ahead), plus the chunk size you f
 with 20 ms chunks).""",
         "usage": """```python
 import soundfile as sf
+import torch
 from avzoo.io.livelink import write_livelink_csv, resample_blendshapes
 
 audio, sr = sf.read("speech.wav")
@@ -178,9 +184,10 @@ out = model(**inputs, condition=torch.tensor(cond).expand(1, inputs["input_featu
 frames = model.crisp_mouth(out.blendshapes[0].detach().numpy())      # (T, 52) at 30 fps
 write_livelink_csv("take.csv", resample_blendshapes(frames, 30, 60), fps=60)   # Unreal / MetaHuman
 
-streamer = model.streamer(feature_extractor, crisp_mouth=True)       # any chunk size, state carried
-for chunk in chunks:                                                   # e.g. 20 ms of microphone audio
-    for frame in streamer.push(chunk, sampling_rate=sr): ...
+torch.set_num_threads(1)  # tiny per-frame steps: extra threads only add hand-off cost
+streamer = model.streamer(feature_extractor, sampling_rate=sr, crisp_mouth=True)  # state carried
+for chunk in chunks:                                                  # any size, e.g. 20 ms of microphone audio
+    frames = streamer.push(chunk)                                     # the frames that became computable
 ```
 
 `avzoo export av-lipsync --onnx` writes the window and stateful step graphs (model + streaming crisp_mouth) for
@@ -191,8 +198,8 @@ ONNX Runtime; `avzoo serve` opens the blendshape-animation demo.""",
             "offline or in real time on a CPU. Not for identifying people or inferring their emotions: the emotion is an "
             "input the user chooses."
         ),
-        "training": f"""Trained with `avzoo train av-lipsync` (the Accelerate recipe `avzoo/train/av_lipsync.py`) on {corpus}: the
-avzoo synthetic corpus (espeak-ng and flite voices with phone timings, dominance-function coarticulation to ARKit,
+        "training": f"""Trained with `avzoo train av-lipsync` (the Accelerate recipe `avzoo/train/av_lipsync.py`) on the
+avzoo synthetic corpus ({extra.get("train_utterances")} training utterances; espeak-ng and flite voices with phone timings, dominance-function coarticulation to ARKit,
 FACS expressions, held-out speakers, voice timbres and sentences in validation and test). Real speech entered only
 as augmentation: the 251 LibriSpeech train-clean-100 talkers (CC BY 4.0) mixed in as background talkers, with
 gain, microphone band-limiting, reverb and noise. No RAVDESS data was used.
@@ -202,7 +209,13 @@ gain, microphone band-limiting, reverb and noise. No RAVDESS data was used.
 Phase 1 trains the lipsync branch (L1 with closure and jaw weights, plus a velocity loss with warm-up); phase 2 freezes
 it (its outputs are bit-identical to phase 1's) and trains the expression branch on all 52 channels (brow velocity
 weight 0.45).""",
-        "limitations": """- **Synthetic training data.** Every label comes from rules applied to TTS speech. On real voices the jaw follows
+        "limitations": f"""- **Below the project's bars.** On the held-out synthetic test the lipsync-group MAE is
+  {m["lipsync_mae"]:.4f} (bar 0.015), jawOpen r {m["jaw_open_pearson"]:.3f} (bar 0.9), /p b m/ closure accuracy
+  {m["lip_closure_accuracy"]:.3f} (bar 0.9), and about 2× rather than 3× better than the baselines. Part of the gap
+  is in the labels: an oracle that knows every phone's exact timing but not the speaker's articulation style or the
+  emotion's mouth component scores {ceiling["lipsync_mae"]:.4f} MAE and jawOpen r {ceiling["jaw_open_pearson"]:.3f}
+  (`benchmarks/lipsync_label_ceiling.py`).
+- **Synthetic training data.** Every label comes from rules applied to TTS speech. On real voices the jaw follows
   loudness and pauses (see the real-voice table) but fine lip shapes are less reliable than on the synthetic test
   set, and closures on real /p b m/ cannot be scored without phone alignments, so they are only counted per second.
 - The expression branch learns emotion *patterns* from the condition you give; blinks and gaze in the training data are
@@ -227,6 +240,12 @@ def write_card(train_dirs: list[Path]) -> None:
     gap = v.pop("crisp_gap")
     offline_params, alpha = v.pop("crisp_params")
     ev = v.pop("eval")
+    seal = (offline_params.get("seal_edge0"), offline_params.get("seal_edge1"))
+    seal_text = (
+        "off (the calibration found it cost more false closures than it fixed)"
+        if seal[0] is None
+        else f"on lip press {seal[0]}–{seal[1]}"
+    )
     sections = f"""
 ## Benchmarks
 
@@ -249,7 +268,8 @@ them. Held-out synthetic test split: {ev["extra"]["num_utterances"]} utterances,
 ### crisp_mouth (validation-calibrated; scored on test)
 
 Offline: Gaussian σ = {offline_params["sigma"]}, gate edges {offline_params["edge0"]}–{offline_params["edge1"]}, scale
-{offline_params["scale"]}. Streaming: causal EMA α = {alpha:.3f} with absolute per-channel edges.
+{offline_params["scale"]}; closure seal {seal_text}. Streaming: causal EMA α = {alpha:.3f} with absolute per-channel
+edges. Scored on the first 150 test utterances (the table above uses all of them), so the raw row differs a little.
 
 | | speech MAE | mouth jitter | closure acc | open acc |
 | --- | --- | --- | --- | --- |

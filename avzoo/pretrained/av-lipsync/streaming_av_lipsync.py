@@ -1,0 +1,186 @@
+"""Real-time use of av-lipsync: raw audio chunks of any size in, blendshape frames out as soon as computable.
+
+:class:`AvLipsyncStreamer` chains three stateful stages -- an optional streaming resampler (soxr), the feature
+stream (STFT context) and the model's causal stream (conv caches) -- plus an optional streaming crisp_mouth. Before
+the filter, the concatenated frames equal the offline ``model(**feature_extractor(audio))`` output (within float
+rounding) for any chunking.
+
+Algorithmic latency of frame ``t`` (centred on ``t / fps``): the STFT right context (533 samples = 33.3 ms at
+16 kHz / 30 fps) plus the model's look-ahead (``lookahead_frames / fps``: 66.7 ms for 2 frames) = 100 ms, plus up to
+one chunk of waiting when audio arrives in chunks. :attr:`AvLipsyncStreamer.latency_ms` reports the parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from .crisp_mouth import CrispMouthStream
+from .feature_extraction_av_lipsync import MAX_FLOAT_PEAK, to_float32, validate_sampling_rate
+
+
+class AvLipsyncStreamer:
+    """Feed audio chunks with :meth:`push`, end with :meth:`flush`; each returns ``(k, 52)`` float32 frames.
+
+    Args:
+        model: an :class:`AvLipsyncModel` (put in eval mode here).
+        feature_extractor: its :class:`AvLipsyncFeatureExtractor`.
+        sampling_rate: rate of the chunks (default the extractor's, 16 kHz); other rates are resampled on the
+            fly with ``soxr.ResampleStream``.
+        condition: a ``(C,)`` condition vector (see ``AvLipsyncConfig.condition_for``) for the frames to come;
+            None is neutral. Change it between pushes with :meth:`set_condition` or ``push(..., condition=)``.
+        crisp_mouth: False (raw model output), True (the model config's streaming filter parameters), a dict of
+            parameters, or a :class:`CrispMouthStream`.
+
+    Chunks are 1-D mono or 2-D (samples, channels), float in [-1, 1] or integer PCM.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        feature_extractor: Any,
+        *,
+        sampling_rate: int | float | None = None,
+        condition: Any = None,
+        crisp_mouth: bool | dict | CrispMouthStream = False,
+    ):
+        self.model = model.eval()
+        self.feature_extractor = feature_extractor
+        if feature_extractor.feature_size != model.config.n_mels:
+            raise ValueError(
+                f"the feature extractor makes {feature_extractor.feature_size} mel bands, the model takes "
+                f"{model.config.n_mels}"
+            )
+        self.sampling_rate = validate_sampling_rate(
+            feature_extractor.sampling_rate if sampling_rate is None else sampling_rate
+        )
+        if isinstance(crisp_mouth, CrispMouthStream):
+            self.filter: CrispMouthStream | None = crisp_mouth
+        elif crisp_mouth is True:
+            self.filter = model.crisp_mouth_stream()
+        elif isinstance(crisp_mouth, dict):
+            self.filter = model.crisp_mouth_stream(**crisp_mouth)
+        elif crisp_mouth is False or crisp_mouth is None:
+            self.filter = None
+        else:
+            raise ValueError("crisp_mouth must be True/False, a dict of parameters or a CrispMouthStream")
+        self.set_condition(condition)
+        self.reset()
+
+    # --- state ---------------------------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Start a new stream (the condition is kept)."""
+        self._features = self.feature_extractor.stream()
+        self._state = self.model.init_stream(1)
+        self._resampler = None
+        if self.sampling_rate != self.feature_extractor.sampling_rate:
+            try:
+                import soxr
+            except ImportError:
+                raise ValueError(
+                    f"streaming audio at {self.sampling_rate} Hz needs soxr for resampling (pip install soxr), "
+                    f"or pass {self.feature_extractor.sampling_rate} Hz chunks"
+                ) from None
+            self._resampler = soxr.ResampleStream(
+                self.sampling_rate, self.feature_extractor.sampling_rate, 1, dtype="float32", quality="HQ"
+            )
+        if self.filter is not None:
+            self.filter.reset()
+        self._closed = False
+
+    def set_condition(self, condition: Any) -> None:
+        """Condition for the frames computed from now on: a (C,) vector, or None for neutral."""
+        size = self.model.config.condition_dim
+        if condition is None:
+            self._condition = np.zeros(size, dtype=np.float32)
+            return
+        arr = np.asarray(
+            condition.detach().cpu() if isinstance(condition, torch.Tensor) else condition, np.float32
+        )
+        if arr.shape != (size,) or not np.isfinite(arr).all():
+            raise ValueError(f"condition must be {size} finite values (see AvLipsyncConfig.condition_for)")
+        self._condition = arr
+
+    @property
+    def frames_emitted(self) -> int:
+        return self._state.frames_out
+
+    @property
+    def latency_ms(self) -> dict[str, float]:
+        """Algorithmic latency of a frame relative to its window centre, without chunking (ms)."""
+        stft = self.feature_extractor.right_context_ms
+        lookahead = self.model.config.lookahead_ms
+        return {
+            "stft_right_context": stft,
+            "lookahead": lookahead,
+            "total_without_chunking": stft + lookahead,
+        }
+
+    # --- feeding -------------------------------------------------------------------------------------------------
+
+    def _mono(self, chunk: Any) -> np.ndarray:
+        arr = to_float32(chunk, "chunk")
+        if arr.ndim == 2:
+            arr = arr.mean(axis=1, dtype=np.float32)  # (samples, channels), as audio callbacks deliver it
+        if arr.ndim != 1:
+            raise ValueError(f"chunk must be 1-D (samples) or 2-D (samples, channels), got shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError("chunk contains NaN/inf samples; audio must be finite")
+        if arr.size and float(np.abs(arr).max()) > MAX_FLOAT_PEAK:
+            raise ValueError(
+                "chunk has samples far outside [-1, 1]; pass float audio in [-1, 1] or integer PCM"
+            )
+        return np.ascontiguousarray(arr)
+
+    def _run(self, features: np.ndarray, final: bool) -> np.ndarray:
+        condition = np.tile(self._condition, (len(features), 1))
+        out, self._state = self.model.stream_step(
+            torch.from_numpy(np.ascontiguousarray(features))[None],
+            torch.from_numpy(condition)[None],
+            self._state,
+            final=final,
+        )
+        if self.filter is not None and out.shape[1]:
+            out = self.filter(out)
+        return out[0].detach().cpu().numpy().astype(np.float32, copy=False)
+
+    def push(self, chunk: Any, condition: Any = None) -> np.ndarray:
+        """Add audio; returns the ``(k, 52)`` frames that became computable (k may be 0)."""
+        if self._closed:
+            raise ValueError("the stream was flushed; call reset() to start a new one")
+        if condition is not None:
+            self.set_condition(condition)
+        audio = self._mono(chunk)
+        if self._resampler is not None:
+            audio = self._resampler.resample_chunk(audio)
+        return self._run(self._features.push(audio), final=False)
+
+    def flush(self) -> np.ndarray:
+        """End of audio: the remaining frames. The total equals the offline frame count."""
+        if self._closed:
+            raise ValueError("the stream was already flushed; call reset() to start a new one")
+        features = []
+        if self._resampler is not None:
+            features.append(
+                self._features.push(self._resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+            )
+        features.append(self._features.flush())
+        self._closed = True
+        return self._run(np.concatenate(features), final=True)
+
+    def stream(self, chunks: Iterable[Any]) -> Iterator[np.ndarray]:
+        """Yield non-empty ``(k, 52)`` blocks of frames while consuming ``chunks``, then the flushed rest."""
+        for chunk in chunks:
+            out = self.push(chunk)
+            if len(out):
+                yield out
+        out = self.flush()
+        if len(out):
+            yield out
+
+
+__all__ = ["AvLipsyncStreamer"]
