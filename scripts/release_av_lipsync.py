@@ -179,15 +179,15 @@ from avzoo.io.livelink import write_livelink_csv, resample_blendshapes
 
 audio, sr = sf.read("speech.wav")
 inputs = feature_extractor(audio, sampling_rate=sr)
-cond = model.config.condition_for("happy", 0.8)                      # (12,), or None for neutral
+cond = model.config.condition_for("happy", 0.8)  # (12,), or None for neutral
 out = model(**inputs, condition=torch.tensor(cond).expand(1, inputs["input_features"].shape[1], -1))
-frames = model.crisp_mouth(out.blendshapes[0].detach().numpy())      # (T, 52) at 30 fps
-write_livelink_csv("take.csv", resample_blendshapes(frames, 30, 60), fps=60)   # Unreal / MetaHuman
+frames = model.crisp_mouth(out.blendshapes[0].detach().numpy())  # (T, 52) at 30 fps
+write_livelink_csv("take.csv", resample_blendshapes(frames, 30, 60), fps=60)  # Unreal / MetaHuman
 
 torch.set_num_threads(1)  # tiny per-frame steps: extra threads only add hand-off cost
 streamer = model.streamer(feature_extractor, sampling_rate=sr, crisp_mouth=True)  # state carried
-for chunk in chunks:                                                  # any size, e.g. 20 ms of microphone audio
-    frames = streamer.push(chunk)                                     # the frames that became computable
+for chunk in chunks:  # any size, e.g. 20 ms of microphone audio
+    frames = streamer.push(chunk)  # the frames that became computable
 ```
 
 `avzoo export av-lipsync --onnx` writes the window and stateful step graphs (model + streaming crisp_mouth) for

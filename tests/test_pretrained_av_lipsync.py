@@ -70,7 +70,9 @@ def test_quality_floors_on_held_out_synthetic_speech(held_out, model_and_fe):
     assert raw["mae_per_group"]["lipsync"] <= FLOORS["lipsync_mae_max"]
     assert raw["pearson_per_channel"]["jawOpen"] >= FLOORS["jaw_open_pearson_min"]
     assert raw["lip_closure_accuracy"] >= FLOORS["closure_min"]
-    assert raw["lip_open_accuracy"] >= FLOORS["open_min"] and filtered["lip_open_accuracy"] >= FLOORS["open_min"]
+    assert (
+        raw["lip_open_accuracy"] >= FLOORS["open_min"] and filtered["lip_open_accuracy"] >= FLOORS["open_min"]
+    )
     assert filtered["mae_per_group"]["lipsync"] <= raw["mae_per_group"]["lipsync"] + 0.002
 
 
