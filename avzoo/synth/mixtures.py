@@ -71,7 +71,8 @@ class Mixture:
     meta: dict = field(default_factory=dict)
 
 
-def _noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+def coloured_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance white, pink (1/f power) or brown (1/f²) noise of ``n`` samples."""
     white = rng.standard_normal(n)
     if kind == "white":
         return white
@@ -124,7 +125,7 @@ def mix(talkers: Sequence[Talker], config: MixtureConfig, rng: np.random.Generat
     snr = None
     if config.noise_snr_db is not None:
         snr = float(rng.uniform(*config.noise_snr_db))
-        nz = _noise(str(rng.choice(config.noise_kinds)), n, rng)
+        nz = coloured_noise(str(rng.choice(config.noise_kinds)), n, rng)
         speech_power = np.mean(sources.sum(0) ** 2)
         noise = (nz * np.sqrt(speech_power / 10 ** (snr / 10))).astype(np.float32)
     mixture = sources.sum(0) + noise

@@ -14,18 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
 
+from avzoo.synth.mixtures import coloured_noise
+
 SR = 16000
-
-
-def _coloured_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    white = rng.standard_normal(n)
-    if kind == "white":
-        return white
-    spec = np.fft.rfft(white)
-    f = np.maximum(np.fft.rfftfreq(n), 1.0 / n)
-    spec /= np.sqrt(f) if kind == "pink" else f
-    x = np.fft.irfft(spec, n)
-    return x / (x.std() + 1e-12)
 
 
 def _at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
@@ -72,7 +63,7 @@ class Augmenter:
             x = x + _at_snr(x, seg, rng.uniform(*self.babble_snr_db))
         if rng.random() < self.p_noise:
             kind = str(rng.choice(["white", "pink", "brown"]))
-            x = x + _at_snr(x, _coloured_noise(len(x), kind, rng), rng.uniform(*self.noise_snr_db))
+            x = x + _at_snr(x, coloured_noise(kind, len(x), rng), rng.uniform(*self.noise_snr_db))
         if rng.random() < self.p_gain:
             x = x * 10 ** (rng.uniform(*self.gain_db) / 20)
         peak = np.abs(x).max()
