@@ -89,3 +89,15 @@ def test_jaw_rests_in_silence_and_emotion_changes_the_face(model_and_fe):
     h = model(**inputs, condition=happy).blendshapes[0, :, smile].mean()
     s = model(**inputs, condition=sad).blendshapes[0, :, smile].mean()
     assert h > s + 0.05
+
+
+def test_bundled_remote_code_matches_the_package():
+    """The bundle's copied .py files (used with trust_remote_code) must be today's model code: rerun
+    scripts/release_av_lipsync.py after changing avzoo/models/av_lipsync/."""
+    from pathlib import Path
+
+    import avzoo.models.av_lipsync as pkg
+
+    source = Path(pkg.__file__).parent
+    for copied in sorted(path("av-lipsync").glob("*.py")):
+        assert copied.read_text() == (source / copied.name).read_text(), copied.name
