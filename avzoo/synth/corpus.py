@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from avzoo.emotions import RAVDESS_EMOTIONS
 from avzoo.synth.expressions import compose, expression_track, idle_track
 from avzoo.synth.speakers import Speaker, make_speakers
 from avzoo.synth.visemes import phones_to_blendshapes
+from avzoo.train.data import sequence_lengths
 
 SPLITS = ("train", "validation", "test")
 
@@ -146,16 +146,20 @@ def make_utterance(config: CorpusConfig, split: str, index: int) -> dict:
     return row
 
 
+def _shard_range(config: CorpusConfig, split: str, shard: int) -> range:
+    start = shard * config.shard_size
+    return range(start, min(start + config.shard_size, config.utterances[split]))
+
+
 def _build_shard(config: CorpusConfig, split: str, shard: int, path: str) -> int:
     disable_progress_bars()
-    start = shard * config.shard_size
-    stop = min(start + config.shard_size, config.utterances[split])
-    rows = [make_utterance(config, split, i) for i in range(start, stop)]
+    indices = _shard_range(config, split, shard)
+    rows = [make_utterance(config, split, i) for i in indices]
     ds = Dataset.from_list(rows, features=utterance_features(config.face_size))
     tmp = f"{path}.tmp-{os.getpid()}"
     ds.to_parquet(tmp)
     os.replace(tmp, path)  # atomic: a killed build never leaves a half-written shard
-    return stop - start
+    return len(indices)
 
 
 def _jobs(config: CorpusConfig, out_dir: Path) -> Iterator[tuple[str, int, str]]:
@@ -185,16 +189,10 @@ def build_corpus(
     for split in SPLITS:
         (out_dir / split).mkdir(exist_ok=True)
     num_proc = num_proc or os.cpu_count() or 1
-    t0 = time.perf_counter()
     with tqdm(
         total=sum(config.utterances.values()), disable=not progress, desc="synth corpus", unit="utt"
     ) as bar:
-        done = sum(
-            min(config.shard_size, config.utterances[s] - k * config.shard_size)
-            for s, k, p in jobs
-            if Path(p).exists()
-        )
-        bar.update(done)
+        bar.update(sum(len(_shard_range(config, sp, k)) for sp, k, p in jobs if (sp, k, p) not in todo))
         if num_proc == 1:
             for job in todo:
                 bar.update(_build_shard(config, *job))
@@ -204,11 +202,10 @@ def build_corpus(
                     pool.map(_build_shard, [config] * len(todo), *zip(*todo, strict=True)) if todo else []
                 ):
                     bar.update(n)
-    elapsed = time.perf_counter() - t0
-    return load_corpus(out_dir, _elapsed=elapsed)
+    return load_corpus(out_dir)
 
 
-def load_corpus(out_dir: str | Path, _elapsed: float | None = None) -> DatasetDict:
+def load_corpus(out_dir: str | Path) -> DatasetDict:
     """Read a built corpus back from its shards."""
     out_dir = Path(out_dir)
     cfg_path = out_dir / "config.json"
@@ -228,12 +225,11 @@ def corpus_stats(ds: DatasetDict) -> dict:
     """Hours, speakers, voices, engines, sentences and emotions per split."""
     out = {}
     for split, d in ds.items():
-        cols = d.select_columns(["speaker_id", "voice", "engine", "text", "emotion", "blendshapes"])
-        frames = [len(b) for b in cols.with_format("numpy")["blendshapes"]]
-        fps = 30.0
+        cols = d.select_columns(["speaker_id", "voice", "engine", "text", "emotion", "fps"])
+        seconds = np.asarray(sequence_lengths(d, "blendshapes")) / np.asarray(cols["fps"], dtype=np.float64)
         out[split] = {
             "utterances": len(d),
-            "hours": round(sum(frames) / fps / 3600, 4),
+            "hours": round(float(seconds.sum()) / 3600, 4),
             "speakers": len(set(cols["speaker_id"])),
             "voices": len(set(cols["voice"])),
             "engines": sorted(set(cols["engine"])),
