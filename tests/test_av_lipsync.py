@@ -10,7 +10,7 @@ from model_mixin import ModelTesterMixin
 from avzoo import arkit, emotions
 from avzoo.features.logmel import log_mel
 from avzoo.io.audio import prepare_audio, validate_audio
-from avzoo.metrics.functional.blendshape import blendshape_errors
+from avzoo.metrics.functional.blendshape import blendshape_errors, lip_state
 from avzoo.models.av_lipsync import (
     AvLipsyncConfig,
     AvLipsyncFeatureExtractor,
@@ -26,6 +26,7 @@ from avzoo.models.av_lipsync import (
 )
 from avzoo.models.av_lipsync import configuration_av_lipsync as conf
 from avzoo.models.av_lipsync.crisp_mouth import crisp_mouth_stream_window, ema_window, mouth_channels
+from avzoo.models.av_lipsync.modeling_av_lipsync import lips_sealed
 
 SR = 16000
 MOUTH = mouth_channels(arkit.ARKIT_NAMES)
@@ -39,6 +40,7 @@ def tiny_config(**overrides) -> AvLipsyncConfig:
         "expression_hidden_size": 8,
         "expression_dilations": [1, 2],
         "dropout": 0.1,
+        "lip_seal": True,  # what the bundled checkpoint uses, so every test below covers the seal path
     }
     return AvLipsyncConfig(**{**values, **overrides})
 
@@ -125,6 +127,10 @@ def test_config_rejects_inconsistent_fields():
         AvLipsyncConfig(lookahead_frames=-1)
     with pytest.raises(ValueError, match="crisp_mouth_stream"):
         AvLipsyncConfig(crisp_mouth_stream={"sigma": 1.0})
+    with pytest.raises(ValueError, match="lip_seal needs"):
+        AvLipsyncConfig(lip_seal=True, lipsync_channels=["jawOpen", "mouthFunnel"], shared_channels=[])
+    with pytest.raises(ValueError, match="lip_seal_floor"):
+        AvLipsyncConfig(lip_seal_floor={"mouthPressLeft": 1.5})
 
 
 def test_condition_for():
@@ -169,6 +175,50 @@ def test_fresh_model_shared_channels_equal_lipsync_and_rest_pose():
     shared = arkit.indices("shared")
     assert torch.equal(out.blendshapes[..., shared], out.lipsync_blendshapes[..., shared])
     assert out.blendshapes.mean() < 0.15  # head_bias_init: near the rest pose before training
+
+
+def test_lip_seal_drives_closure_channels_the_arkit_way():
+    model = tiny_model()
+    idx = arkit.INDEX
+    with torch.no_grad():
+        out = model(random_features(2, 30), torch.rand(2, 30, 12, generator=torch.Generator().manual_seed(1)))
+    p, bs = out.lip_seal, out.blendshapes
+    assert p.shape == (2, 30) and bool(((p > 0) & (p < 1)).all())
+    torch.testing.assert_close(bs[..., idx["mouthClose"]], p * bs[..., idx["jawOpen"]])
+    for name in ("mouthPressLeft", "mouthPressRight"):
+        assert bool((bs[..., idx[name]] >= 0.25 * p - 1e-7).all())
+    for view in (out.lipsync_blendshapes,):  # the lipsync-only view obeys the same rule
+        torch.testing.assert_close(view[..., idx["mouthClose"]], p * view[..., idx["jawOpen"]])
+    # A confident seal shuts the lips by the metric's rule; a confident "open" leaves them to the regression.
+    with torch.no_grad():
+        model.lipsync.head.bias[-1] = 20.0
+        sealed = model(random_features(1, 10)).blendshapes
+        model.lipsync.head.bias[-1] = -20.0
+        free = model(random_features(1, 10)).blendshapes
+    assert bool(lip_state(sealed.numpy())[0].all())
+    assert float(free[..., idx["mouthClose"]].max()) < 1e-6
+    plain = tiny_model(lip_seal=False)
+    assert plain.lipsync.head.out_features == len(plain.config.lipsync_channels)
+    assert plain(random_features(1, 5)).lip_seal is None
+
+
+def test_lip_seal_targets_follow_the_metric_and_the_loss_learns_them():
+    frames = torch.rand(400, 52, generator=torch.Generator().manual_seed(0)) * 0.4
+    expected = lip_state(frames.numpy())[0]
+    assert np.array_equal(lips_sealed(frames, arkit.ARKIT_NAMES).numpy(), expected)
+    assert 0 < expected.sum() < len(expected)
+    config = tiny_config()
+    labels = frames[None]
+    preds = torch.zeros_like(labels)
+    target = torch.as_tensor(expected, dtype=torch.float32)[None]
+    good = compute_loss(preds, labels, config=config, seal_logits=(target * 2 - 1) * 8)
+    bad = compute_loss(preds, labels, config=config, seal_logits=(1 - target * 2) * 8)
+    assert good.seal < 0.01 < 5 < bad.seal
+    assert torch.isclose(bad.loss - good.loss, bad.seal - good.seal)
+    none = compute_loss(preds, labels, config=config)
+    assert none.seal is None and torch.isclose(none.loss, good.loss - good.seal)
+    weighted = compute_loss(preds, labels, config=tiny_config(loss_seal_weight=0.0), seal_logits=target)
+    assert torch.isclose(weighted.loss, none.loss)
 
 
 def test_input_errors():
@@ -363,8 +413,9 @@ def test_model_loss_branches():
     with torch.no_grad():
         out = model(features, labels=labels)
         lip = model(features, labels=labels, loss_branch="lipsync")
-    expected = compute_loss(out.blendshapes, labels, config=model.config).loss
-    assert torch.equal(out.loss, expected)
+    seal_logits = torch.logit(out.lip_seal.double()).float()
+    expected = compute_loss(out.blendshapes, labels, config=model.config, seal_logits=seal_logits).loss
+    torch.testing.assert_close(out.loss, expected)
     wild = labels.clone()
     wild[..., arkit.indices("expression")] = 1.0  # phase 1 does not score the expression channels
     with torch.no_grad():

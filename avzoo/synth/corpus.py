@@ -112,14 +112,15 @@ def make_utterance(config: CorpusConfig, split: str, index: int) -> dict:
             sentence = gen.sample(emotion, split)
         n_words = len(sentence.text.split())
         emphasis = tuple(int(i) for i in np.flatnonzero(rng.random(n_words) < config.emphasis_rate))
-        utt = synthesize(
-            sentence.text, speaker.engine, speaker.voice, speaker.prosody(emotion, intensity, emphasis)
-        )
+        prosody = speaker.prosody(emotion, intensity, emphasis)
+        utt = synthesize(sentence.text, speaker.engine, speaker.voice, prosody)
         if len(utt.audio) / utt.sampling_rate <= config.max_seconds:
             break
     duration = len(utt.audio) / utt.sampling_rate
     n_frames = int(np.ceil(duration * config.fps - 1e-9))
-    speech = phones_to_blendshapes(utt.phones, duration, config.fps, speaker.articulation)
+    speech = phones_to_blendshapes(
+        utt.phones, duration, config.fps, speaker.articulation.at_rate(prosody.rate)
+    )
     accents = _accents(utt, rng)
     expr = expression_track(emotion, intensity, n_frames, config.fps, speaker.expression, rng, accents)
     idle, head = idle_track(n_frames, config.fps, speaker.expression, rng, emotion, accents)

@@ -91,9 +91,11 @@ def make_speakers(
     by_split = {s: [v for v in variants if _voice_split(v) == s] for s in ("train", "validation", "test")}
     flite_voices = _flite.list_voices("en")
     out: dict[str, list[Speaker]] = {}
-    for split_idx, (split, n) in enumerate(counts.items()):
+    for split, n in counts.items():
         if split not in by_split:
             raise ValueError(f"unknown split {split!r}; expected train, validation or test")
+        # By name, not position: a config read back from JSON lists its splits sorted.
+        split_idx = ("train", "validation", "test").index(split)
         rng = np.random.default_rng([seed, split_idx])
         speakers = []
         for i in range(n):

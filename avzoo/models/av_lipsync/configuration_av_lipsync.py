@@ -89,6 +89,16 @@ class AvLipsyncConfig(PreTrainedConfig):
         (``"brow"``, ``"eye"``, ``"jaw"``, ``"mouth"``, ``"cheek"``, ``"nose"``, ``"tongue"``, ``"eyeBlink"``...);
         the longest matching key wins, unlisted channels weigh 1. Default: brow velocity weight 0.45.
         head_bias_init (-3.0): initial output logit, so an untrained model starts near the rest pose.
+        loss_seal_weight (1.0): weight of the lip-seal head's binary cross-entropy (see below).
+
+    Lip seal (``lip_seal``, default False; the bundled checkpoint turns it on):
+        The lipsync head gets one more output, the probability that the lips are sealed, trained with binary
+        cross-entropy against the reference's lip state (closed: lip closure >= 0.2 and lip gap < 0.1, the rule of
+        ``avzoo.metrics``' blendshape_error). It drives the closure channels the way ARKit defines them:
+        ``mouthClose = p * jawOpen`` (the lips close against the current jaw opening) and each channel of
+        ``lip_seal_floor`` (default lip press 0.25) is raised to at least ``p * floor``, so a confident seal is a
+        visible closure. Regression alone blurs a 60 ms closure into a half-closed mouth when its timing is
+        uncertain; a classifier's probability crosses 0.5 where a closure is more likely than not.
 
     Mouth filter (``crisp_mouth.py``; calibrate both on validation predictions and save them here):
         crisp_mouth_offline: ``{"sigma", "edge0", "edge1", "scale"}`` of the offline form (relative edges).
@@ -122,6 +132,11 @@ class AvLipsyncConfig(PreTrainedConfig):
     loss_l1_weights: dict[str, float] = field(default_factory=dict)
     loss_velocity_weights: dict[str, float] = field(default_factory=lambda: {"brow": 0.45})
     head_bias_init: float = -3.0
+    lip_seal: bool = False
+    lip_seal_floor: dict[str, float] = field(
+        default_factory=lambda: {"mouthPressLeft": 0.25, "mouthPressRight": 0.25}
+    )
+    loss_seal_weight: float = 1.0
     crisp_mouth_offline: dict = field(default_factory=lambda: dict(DEFAULT_OFFLINE))
     crisp_mouth_stream: dict = field(default_factory=lambda: dict(DEFAULT_STREAM))
     initializer_range: float = 0.02
@@ -143,6 +158,9 @@ class AvLipsyncConfig(PreTrainedConfig):
         self.loss_velocity_weights = {
             str(k): float(v) for k, v in dict(self.loss_velocity_weights or {}).items()
         }
+        self.lip_seal = bool(self.lip_seal)
+        self.lip_seal_floor = {str(k): float(v) for k, v in dict(self.lip_seal_floor or {}).items()}
+        self.loss_seal_weight = float(self.loss_seal_weight)
         self.crisp_mouth_offline = {**DEFAULT_OFFLINE, **dict(self.crisp_mouth_offline or {})}
         self.crisp_mouth_stream = {**DEFAULT_STREAM, **dict(self.crisp_mouth_stream or {})}
         self._check()
@@ -194,6 +212,16 @@ class AvLipsyncConfig(PreTrainedConfig):
             raise ValueError("lipsync_channels and expression_channels must not overlap")
         if not set(self.shared_channels) <= set(self.lipsync_channels):
             raise ValueError("shared_channels must be a subset of lipsync_channels (the deltas add to them)")
+        if self.lip_seal:
+            needed = {"jawOpen", "mouthClose", *self.lip_seal_floor}
+            missing = sorted(needed - set(self.lipsync_channels))
+            if missing:
+                raise ValueError(f"lip_seal needs {missing} among lipsync_channels")
+        bad_floor = {k: v for k, v in self.lip_seal_floor.items() if not 0.0 <= v <= 1.0}
+        if bad_floor:
+            raise ValueError(f"lip_seal_floor values must lie in [0, 1], got {bad_floor}")
+        if not np.isfinite(self.loss_seal_weight) or self.loss_seal_weight < 0:
+            raise ValueError(f"loss_seal_weight must be finite and >= 0, got {self.loss_seal_weight}")
         for name in ("loss_l1_weights", "loss_velocity_weights"):
             bad = {k: v for k, v in getattr(self, name).items() if not np.isfinite(v) or v < 0}
             if bad:

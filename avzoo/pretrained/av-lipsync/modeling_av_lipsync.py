@@ -129,7 +129,8 @@ class AvLipsyncLipsyncBranch(nn.Module):
             config.lipsync_dilations,
             config.dropout,
         )
-        self.head = nn.Linear(config.lipsync_hidden_size, len(config.lipsync_channels))
+        # With ``lip_seal`` the last output is the lip-seal logit.
+        self.head = nn.Linear(config.lipsync_hidden_size, len(config.lipsync_channels) + int(config.lip_seal))
         self.head._init_role = "head"
 
 
@@ -172,6 +173,7 @@ class AvLipsyncOutput(ModelOutput):
     blendshapes: (B, T, 52) in [0, 1], canonical order: both branches.
     lipsync_blendshapes: (B, T, 52): the lipsync branch alone (expression channels 0 = rest).
     lipsync_hidden_state, expression_hidden_state: (B, T, H) per-frame hidden states of the two stacks.
+    lip_seal: (B, T) probability that the lips are sealed (``config.lip_seal`` models; else None).
     """
 
     loss: torch.FloatTensor | None = None
@@ -179,16 +181,35 @@ class AvLipsyncOutput(ModelOutput):
     lipsync_blendshapes: torch.FloatTensor | None = None
     lipsync_hidden_state: torch.FloatTensor | None = None
     expression_hidden_state: torch.FloatTensor | None = None
+    lip_seal: torch.FloatTensor | None = None
 
 
 @dataclass
 class AvLipsyncLoss:
-    """A loss and its parts: ``loss = l1 + velocity_weight * velocity``."""
+    """A loss and its parts: ``loss = l1 + velocity_weight * velocity + seal_weight * seal``."""
 
     loss: torch.Tensor
     l1: torch.Tensor
     velocity: torch.Tensor
     velocity_weight: float
+    seal: torch.Tensor | None = None
+    seal_weight: float = 0.0
+
+
+#: The lip-state rule of ``avzoo.metrics``' blendshape_error (copied: this folder cannot import avzoo): closed
+#: when max(mouthClose, mean lip press, mean lip roll) >= 0.2 and the lip gap max(jawOpen - mouthClose, 0) < 0.1.
+SEAL_CLOSURE_THRESHOLD = 0.2
+SEAL_OPEN_THRESHOLD = 0.1
+
+
+def lips_sealed(frames: torch.Tensor, names: list[str] | tuple[str, ...]) -> torch.Tensor:
+    """(..., 52) blendshapes named ``names`` → (...) bool, True where the lips are closed (the metric's rule)."""
+    idx = {n: i for i, n in enumerate(names)}
+    press = (frames[..., idx["mouthPressLeft"]] + frames[..., idx["mouthPressRight"]]) / 2
+    roll = (frames[..., idx["mouthRollLower"]] + frames[..., idx["mouthRollUpper"]]) / 2
+    close, jaw = frames[..., idx["mouthClose"]], frames[..., idx["jawOpen"]]
+    closure = torch.maximum(close, torch.maximum(press, roll))
+    return (closure >= SEAL_CLOSURE_THRESHOLD) & ((jaw - close).clamp_min(0) < SEAL_OPEN_THRESHOLD)
 
 
 @dataclass
@@ -216,8 +237,9 @@ def compute_loss(
     config: AvLipsyncConfig,
     step: int | None = None,
     channels: list[int] | None = None,
+    seal_logits: torch.Tensor | None = None,
 ) -> AvLipsyncLoss:
-    """L1 + velocity loss with per-channel weights and a velocity warm-up.
+    """L1 + velocity loss with per-channel weights and a velocity warm-up, plus the lip-seal term.
 
     Args:
         predictions, labels: (B, T, 52) in canonical order.
@@ -227,6 +249,8 @@ def compute_loss(
         step: the optimiser step; the velocity weight ramps linearly from 0 at step 0 to its full value at
             ``loss_velocity_warmup_steps``. None (evaluation) uses the full weight.
         channels: only these channel indices count (e.g. the lipsync channels in phase 1).
+        seal_logits: (B, T) lip-seal logits of a ``lip_seal`` model: adds ``loss_seal_weight`` times their binary
+            cross-entropy against :func:`lips_sealed` of the labels, over real frames.
 
     Both terms are weighted means over real frames and channels: ``l1 = sum(w |p - y| m) / sum(w m)``, and the
     velocity term the same over first differences (per frame).
@@ -260,7 +284,21 @@ def compute_loss(
     if step is not None and config.loss_velocity_warmup_steps > 0:
         ramp = min(1.0, max(0.0, step / config.loss_velocity_warmup_steps))
     weight = float(config.loss_velocity_weight) * ramp
-    return AvLipsyncLoss(loss=l1 + weight * velocity, l1=l1, velocity=velocity, velocity_weight=weight)
+    loss = l1 + weight * velocity
+    seal = None
+    if seal_logits is not None:
+        target = lips_sealed(labels, config.blendshape_names).to(dtype)
+        bce = nn.functional.binary_cross_entropy_with_logits(seal_logits, target, reduction="none")
+        seal = (bce * mask[..., 0]).sum() / mask[..., 0].sum().clamp_min(1e-8)
+        loss = loss + config.loss_seal_weight * seal
+    return AvLipsyncLoss(
+        loss=loss,
+        l1=l1,
+        velocity=velocity,
+        velocity_weight=weight,
+        seal=seal,
+        seal_weight=config.loss_seal_weight if seal is not None else 0.0,
+    )
 
 
 # --- the model -----------------------------------------------------------------------------------------------------
@@ -311,6 +349,10 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             source[c] if c in lip else len(lip) + len(expr) for c in range(len(config.blendshape_names))
         ]
         self._shared_in_lipsync = [config.lipsync_channels.index(n) for n in config.shared_channels]
+        if config.lip_seal:
+            self._seal_jaw = config.lipsync_channels.index("jawOpen")
+            self._seal_close = config.lipsync_channels.index("mouthClose")
+            self._seal_floor = [config.lip_seal_floor.get(n, 0.0) for n in config.lipsync_channels]
         self.post_init()
         if config.freeze_lipsync:
             self.freeze_lipsync()
@@ -400,8 +442,15 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
 
     def _assemble(
         self, lip_logits: torch.Tensor, expression_hidden: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Lipsync logits + expression hidden → (blendshapes, lipsync-only blendshapes), (B, T, 52) in [0, 1]."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Lipsync logits + expression hidden → (blendshapes, lipsync-only blendshapes, seal logits or None).
+
+        Blendshapes are (B, T, 52) in [0, 1]; seal logits (B, T) come from ``lip_seal`` models.
+        """
+        n = len(self.config.lipsync_channels)
+        seal_logits = lip_logits[..., n] if self.config.lip_seal else None
+        # Contiguous, so sigmoid takes the same kernel path here and on ``lip_logits + delta`` (bit-equal outputs).
+        lip_logits = lip_logits[..., :n].contiguous()
         delta = self.expression.shared_delta(expression_hidden)
         onehot = torch.eye(lip_logits.shape[-1], dtype=delta.dtype, device=delta.device)[
             self._shared_in_lipsync
@@ -410,13 +459,24 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         shared = onehot.sum(0) > 0
         # Channels without a delta keep the lipsync branch's value exactly (bit for bit).
         full_lip = torch.where(shared, torch.sigmoid(lip_logits + delta @ onehot), lip_probs)
+        if seal_logits is not None:
+            seal = torch.sigmoid(seal_logits)[..., None]
+            full_lip, lip_probs = self._seal(full_lip, seal), self._seal(lip_probs, seal)
         expr_probs = torch.sigmoid(self.expression.head(expression_hidden))
         zero = lip_probs.new_zeros(*lip_probs.shape[:-1], 1)
         blendshapes = torch.cat([full_lip, expr_probs, zero], dim=-1)[..., self._gather]
         lipsync_only = torch.cat([lip_probs, torch.zeros_like(expr_probs), zero], dim=-1)[
             ..., self._gather_lipsync_only
         ]
-        return blendshapes, lipsync_only
+        return blendshapes, lipsync_only, seal_logits
+
+    def _seal(self, lip_probs: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
+        """Sealed lips in ARKit terms: ``mouthClose = p * jawOpen``, floor channels at least ``p * floor``."""
+        n = lip_probs.shape[-1]
+        floor = torch.tensor(self._seal_floor, dtype=lip_probs.dtype, device=lip_probs.device)
+        is_close = torch.arange(n, device=lip_probs.device) == self._seal_close
+        jaw = lip_probs[..., self._seal_jaw : self._seal_jaw + 1]
+        return torch.where(is_close, seal * jaw, torch.maximum(lip_probs, seal * floor))
 
     def _lipsync(
         self, features: torch.Tensor, caches: list[torch.Tensor] | None = None
@@ -435,10 +495,11 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
 
     def compute(
         self, features: torch.Tensor, condition: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The offline computation on checked tensors (also what the ONNX export traces).
 
-        Returns (blendshapes, lipsync-only blendshapes, lipsync hidden, expression hidden), all (B, T, ...).
+        Returns (blendshapes, lipsync-only blendshapes, lipsync hidden, expression hidden, seal logits or None),
+        all (B, T, ...).
         """
         lookahead = self.lookahead_frames
         # L closing zero frames after the features; frame t's condition moves to position t + L.
@@ -448,8 +509,8 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         expression_hidden = self.expression.stack(self._expression_input(features, condition, lipsync_hidden))
         lipsync_hidden = lipsync_hidden[:, lookahead:]
         expression_hidden = expression_hidden[:, lookahead:]
-        blendshapes, lipsync_only = self._assemble(lip_logits[:, lookahead:], expression_hidden)
-        return blendshapes, lipsync_only, lipsync_hidden, expression_hidden
+        blendshapes, lipsync_only, seal_logits = self._assemble(lip_logits[:, lookahead:], expression_hidden)
+        return blendshapes, lipsync_only, lipsync_hidden, expression_hidden, seal_logits
 
     @can_return_tuple
     def forward(
@@ -496,7 +557,9 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             # Padding reads as the zeros a lone utterance is padded with, so it cannot leak into real frames.
             features = features * mask
             condition = condition * mask
-        blendshapes, lipsync_only, lipsync_hidden, expression_hidden = self.compute(features, condition)
+        blendshapes, lipsync_only, lipsync_hidden, expression_hidden, seal_logits = self.compute(
+            features, condition
+        )
         if mask is not None:
             blendshapes = blendshapes * mask
             lipsync_only = lipsync_only * mask
@@ -508,7 +571,12 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             labels = torch.as_tensor(labels, dtype=blendshapes.dtype, device=blendshapes.device)
             if loss_branch == "full":
                 loss = compute_loss(
-                    blendshapes, labels, attention_mask, config=self.config, step=loss_step
+                    blendshapes,
+                    labels,
+                    attention_mask,
+                    config=self.config,
+                    step=loss_step,
+                    seal_logits=seal_logits,
                 ).loss
             else:
                 channels = self.config.channel_indices(self.config.lipsync_channels)
@@ -519,6 +587,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
                     config=self.config,
                     step=loss_step,
                     channels=channels,
+                    seal_logits=seal_logits,
                 ).loss
         return AvLipsyncOutput(
             loss=loss,
@@ -526,6 +595,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             lipsync_blendshapes=lipsync_only,
             lipsync_hidden_state=lipsync_hidden,
             expression_hidden_state=expression_hidden,
+            lip_seal=None if seal_logits is None else torch.sigmoid(seal_logits),
         )
 
     # --- streaming -----------------------------------------------------------------------------------------------
@@ -568,7 +638,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         expression_hidden, expression_caches = self.expression.stack.step(
             self._expression_input(features, delayed, lipsync_hidden), expression_caches
         )
-        blendshapes, _ = self._assemble(lip_logits, expression_hidden)
+        blendshapes = self._assemble(lip_logits, expression_hidden)[0]
         return blendshapes, lipsync_caches, expression_caches, queue
 
     def stream_step(
