@@ -55,6 +55,17 @@ def test_held_out_speakers_and_sentences(corpus):
     assert stats["train"]["utterances"] == 8 and stats["train"]["hours"] > 0
 
 
+def test_speakers_do_not_depend_on_split_order():
+    """A config read back from JSON lists its splits sorted; the speakers must not change with it."""
+    from avzoo.synth.speakers import make_speakers
+
+    ordered = make_speakers({"train": 3, "validation": 2, "test": 2})
+    shuffled = make_speakers({"test": 2, "train": 3, "validation": 2})
+    for split in ordered:
+        assert [s.speaker_id for s in ordered[split]] == [s.speaker_id for s in shuffled[split]]
+        assert [s.articulation for s in ordered[split]] == [s.articulation for s in shuffled[split]]
+
+
 def test_deterministic_and_resumable(corpus, tmp_path):
     out, ds = corpus
     again = make_utterance(CONFIG, "train", 5)

@@ -107,3 +107,19 @@ def test_compose_keeps_closures_and_suppresses_smile_when_rounded():
     assert y[k, arkit.INDEX["mouthSmileLeft"]] < expr[k, arkit.INDEX["mouthSmileLeft"]]
     with pytest.raises(ValueError, match="shapes differ"):
         compose(speech, expr[:5], idle)
+
+
+def test_speaking_rate_scales_articulation_and_habits_stay_narrow():
+    phones = seq(("AA", 0.2), ("P", 0.08), ("IY", 0.2))
+    style = ArticulationStyle()
+    slow = phones_to_blendshapes(phones, 1.0, style=style.at_rate(120))
+    fast = phones_to_blendshapes(phones, 1.0, style=style.at_rate(260))
+    normal = phones_to_blendshapes(phones, 1.0, style=style.at_rate(175))
+    assert slow[:, J].max() > normal[:, J].max() > fast[:, J].max()
+    assert np.allclose(normal, phones_to_blendshapes(phones, 1.0, style=style))
+    assert style.at_rate(1000).jaw_gain == pytest.approx(0.85)  # undershoot is bounded
+    with pytest.raises(ValueError, match="rate_wpm"):
+        style.at_rate(0)
+    rng = np.random.default_rng(0)
+    habits = [ArticulationStyle.random(rng) for _ in range(200)]
+    assert all(0.92 <= h.jaw_gain <= 1.08 and 0.92 <= h.lip_gain <= 1.08 for h in habits)
