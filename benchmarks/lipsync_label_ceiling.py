@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avzoo.evaluation.av_lipsync import bilabial_mask
 from avzoo.metrics.functional.blendshape import blendshape_errors
 from avzoo.synth.corpus import load_corpus
 from avzoo.synth.visemes import Phone, phones_to_blendshapes
@@ -29,7 +30,7 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/lipsync_label_ceiling.json")
     args = ap.parse_args()
     ds = load_corpus(args.corpus)[args.split].select_columns(["blendshapes", "phonemes"]).with_format("numpy")
-    refs, preds = [], []
+    refs, preds, masks = [], [], []
     for row in ds:
         ref = np.asarray(row["blendshapes"], np.float32)
         phones = [
@@ -38,8 +39,10 @@ def main() -> None:
             if p["phone"] != "sil"
         ]
         refs.append(ref)
+        masks.append(bilabial_mask(list(row["phonemes"]), len(ref), 30))
         preds.append(phones_to_blendshapes(phones, duration=len(ref) / 30)[: len(ref)])
-    m = blendshape_errors(preds, refs, fps=30)
+    # Closure is scored on /p b m/ frames, as the av-lipsync evaluation does.
+    m = blendshape_errors(preds, refs, fps=30, lips_closed=masks)
     result = {
         "corpus": str(args.corpus),
         "split": args.split,
