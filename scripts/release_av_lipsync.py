@@ -3,6 +3,7 @@
 From a phase-2 training output to ``avzoo/pretrained/av-lipsync/``, with every number in the card
 produced here from the bundled weights:
 
+0. lip seal: pick the seal head's lip-press floor on validation (``benchmarks/results/lip_seal_floor.json``);
 1. crisp_mouth: calibrate the offline and streaming filter on the model's own validation predictions
    (``benchmarks/crisp_mouth.py --model``) and store the parameters in the model config;
 2. bundle: ``avzoo.hub.save_model_folder`` (config, safetensors, feature extractor, remote code);
@@ -43,13 +44,63 @@ def calibrate(model_dir: Path, corpus: Path) -> dict:
     return json.loads(out.read_text())
 
 
+SEAL_FLOORS = (0.25, 0.3, 0.35, 0.4)
+PRESS = ("mouthPressLeft", "mouthPressRight")
+
+
+def calibrate_seal_floor(model_dir: Path, corpus: Path, out_dir: Path) -> Path:
+    """Pick the lip-press floor of the seal head on validation; write the model with it to ``out_dir``.
+
+    Objective: closure accuracy minus three times the false-closure rate (the crisp_mouth calibration's), so a
+    floor that closes more /p b m/ must not buy it with closures elsewhere.
+    """
+    import torch
+
+    import avzoo  # noqa: F401  (registers av-lipsync)
+    from avzoo.evaluation.av_lipsync import _score, condition_from_labels, load_test_rows
+    from avzoo.evaluation.inference import predict_blendshapes
+    from avzoo.models.av_lipsync import AvLipsyncFeatureExtractor, AvLipsyncModel
+    from avzoo.synth.corpus import load_corpus
+
+    torch.set_num_threads(1)
+    model = AvLipsyncModel.from_pretrained(model_dir, dtype=torch.float32).eval()
+    fe = AvLipsyncFeatureExtractor.from_pretrained(model_dir)
+    if not model.config.lip_seal:
+        model.save_pretrained(out_dir)
+        fe.save_pretrained(out_dir)
+        return out_dir
+    rows = load_test_rows(load_corpus(str(corpus))["validation"])
+    conds = [condition_from_labels(model.config, r["emotion"], r["intensity"]) for r in rows]
+    trials = []
+    for floor in SEAL_FLOORS:
+        model.config.lip_seal_floor = dict.fromkeys(PRESS, floor)
+        preds = predict_blendshapes(
+            model, fe, [r["audio"] for r in rows], conds, num_frames=[len(r["reference"]) for r in rows]
+        )
+        m = _score(preds, rows, 30.0)
+        score = m["lip_closure_accuracy"] - 3 * (1 - m["lip_open_accuracy"])
+        trials.append({"floor": floor, "objective": score, **{k: m[k] for k in (
+            "lipsync_mae", "lip_closure_accuracy", "lip_open_accuracy")}})  # fmt: skip
+        print(trials[-1], flush=True)
+    best = max(trials, key=lambda t: (round(t["objective"], 4), -t["floor"]))
+    model.config.lip_seal_floor = dict.fromkeys(PRESS, best["floor"])
+    model.save_pretrained(out_dir)
+    fe.save_pretrained(out_dir)
+    result = {"split": "validation", "utterances": len(rows), "chosen": best["floor"], "trials": trials}
+    (RESULTS / "lip_seal_floor.json").write_text(json.dumps(result, indent=2) + "\n")
+    return out_dir
+
+
 def bundle(model_dir: Path, corpus: Path) -> None:
+    import tempfile
+
     import torch
 
     import avzoo  # noqa: F401  (registers av-lipsync)
     from avzoo.hub import save_model_folder
     from avzoo.models.av_lipsync import AvLipsyncFeatureExtractor, AvLipsyncModel
 
+    model_dir = calibrate_seal_floor(model_dir, corpus, Path(tempfile.mkdtemp(prefix="avl-release-")))
     crisp = calibrate(model_dir, corpus)
     model = AvLipsyncModel.from_pretrained(model_dir, dtype=torch.float32).eval()
     fe = AvLipsyncFeatureExtractor.from_pretrained(model_dir)

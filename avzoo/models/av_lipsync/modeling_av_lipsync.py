@@ -352,7 +352,6 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         if config.lip_seal:
             self._seal_jaw = config.lipsync_channels.index("jawOpen")
             self._seal_close = config.lipsync_channels.index("mouthClose")
-            self._seal_floor = [config.lip_seal_floor.get(n, 0.0) for n in config.lipsync_channels]
         self.post_init()
         if config.freeze_lipsync:
             self.freeze_lipsync()
@@ -473,7 +472,9 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
     def _seal(self, lip_probs: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
         """Sealed lips in ARKit terms: ``mouthClose = p * jawOpen``, floor channels at least ``p * floor``."""
         n = lip_probs.shape[-1]
-        floor = torch.tensor(self._seal_floor, dtype=lip_probs.dtype, device=lip_probs.device)
+        # Read from the config on each call: the floor is calibrated after training (scripts/release_av_lipsync.py).
+        floors = [self.config.lip_seal_floor.get(name, 0.0) for name in self.config.lipsync_channels]
+        floor = torch.tensor(floors, dtype=lip_probs.dtype, device=lip_probs.device)
         is_close = torch.arange(n, device=lip_probs.device) == self._seal_close
         jaw = lip_probs[..., self._seal_jaw : self._seal_jaw + 1]
         return torch.where(is_close, seal * jaw, torch.maximum(lip_probs, seal * floor))
