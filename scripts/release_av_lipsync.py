@@ -305,6 +305,17 @@ def write_card(train_dirs: list[Path]) -> None:
         if seal[0] is None
         else f"on lip press {seal[0]}–{seal[1]}"
     )
+    floor_file = RESULTS / "lip_seal_floor.json"
+    floor = json.loads(floor_file.read_text()) if floor_file.exists() else None
+    seal_floor = "–" if floor is None else floor["chosen"]
+    seal_trials = (
+        "–"
+        if floor is None
+        else ", ".join(
+            f"{t['floor']} (closure {t['lip_closure_accuracy']:.3f}, open {t['lip_open_accuracy']:.3f})"
+            for t in floor["trials"]
+        )
+    )
     sections = f"""
 ## Benchmarks
 
@@ -323,6 +334,12 @@ them. Held-out synthetic test split: {ev["extra"]["num_utterances"]} utterances,
 | | model | model + crisp_mouth | mean pose | RMS → jawOpen |
 | --- | --- | --- | --- | --- |
 {v.pop("compare")}
+
+### Lip-seal head
+
+The seal head's probability *p* sets `mouthClose = p × jawOpen` and raises lip press to at least *p* × floor. The floor,
+{seal_floor}, was picked on the validation split from {seal_trials} (`benchmarks/results/lip_seal_floor.json`), by
+closure accuracy minus three times the false-closure rate.
 
 ### crisp_mouth (validation-calibrated; scored on test)
 

@@ -43,6 +43,41 @@ def test_phase2_keeps_phase1_lipsync_bit_identical(corpus, tmp_path):
     assert np.isfinite(p1.eval_history[-1]["eval_lipsync_mae"])
 
 
+def test_phone_head_learns_frame_phones_and_phase1_can_continue(corpus, tmp_path):
+    from avzoo.synth.corpus import load_corpus
+    from avzoo.train.av_lipsync import PHONES, frame_phones
+
+    row = load_corpus(str(corpus))["train"][0]
+    phones = frame_phones(row["phonemes"], len(row["blendshapes"]))
+    centre = row["phonemes"][1]
+    k = int((centre["start"] + centre["end"]) / 2 * 30)
+    assert PHONES[phones[k]] == centre["phone"]
+    made_up = [{"phone": "AA", "start": 0.1, "end": 0.2}, {"phone": "XX", "start": 0.2, "end": 0.3}]
+    assert [PHONES[i] if i >= 0 else None for i in frame_phones(made_up, 10)] == [
+        "sil", "sil", "sil", "AA", "AA", "AA", None, None, None, "sil"]  # fmt: skip
+    assert (frame_phones(None, 5) == -100).all()
+
+    common = [f"corpus_dir={corpus}", "batch_size=3", "progress=false", "phase=1", f"model={TINY}"]
+    base = main([*common, "num_epochs=1", f"output_dir={tmp_path / 'a'}"])
+    more = main([*common, "num_epochs=4", "learning_rate=0.01", "phone_head=true",
+                 f"init_from={base.final_dir}", f"output_dir={tmp_path / 'b'}"])  # fmt: skip
+    model = AvLipsyncModel.from_pretrained(more.final_dir).eval()
+    assert model.config.phone_labels_vocab == list(PHONES)
+    losses = [h["loss"] for h in more.history]
+    assert losses[-1] < losses[0]  # the phone cross-entropy is being learned
+    x = torch.randn(1, 20, 80)
+    labels = torch.rand(1, 20, 52)
+    out = model(x, labels=labels, loss_branch="lipsync")
+    assert out.phone_logits.shape == (1, 20, len(PHONES))
+    with_phones = model(
+        x, labels=labels, loss_branch="lipsync", phone_labels=torch.zeros(1, 20, dtype=torch.long)
+    )
+    assert with_phones.loss > out.loss
+    plain = AvLipsyncModel.from_pretrained(base.final_dir)
+    with pytest.raises(ValueError, match="phone_labels_vocab"):
+        plain(x, labels=labels, phone_labels=torch.zeros(1, 20, dtype=torch.long))
+
+
 def test_config_errors():
     with pytest.raises(ValueError, match="init_from"):
         AvLipsyncTrainConfig(phase=2)

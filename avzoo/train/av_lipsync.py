@@ -31,6 +31,7 @@ from torch.utils.data import Dataset
 from avzoo.emotions import RAVDESS_EMOTIONS, RAVDESS_INTENSITIES
 from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
 from avzoo.synth.corpus import load_corpus
+from avzoo.synth.visemes import TARGETS
 from avzoo.train.augment import Augmenter
 from avzoo.train.config import TrainConfig
 from avzoo.train.loop import train
@@ -43,7 +44,7 @@ SAMPLES_PER_FRAME = 16000 / 30
 class AvLipsyncTrainConfig(TrainConfig):
     corpus_dir: str = "runs/corpus"
     phase: int = 1
-    init_from: str | None = None  # phase 2: the phase-1 model folder
+    init_from: str | None = None  # phase 2: the phase-1 model folder; phase 1: a model to continue
     max_frames: int = 150  # random crops of 5 s
     min_frames: int = 45
     augment: bool = True
@@ -56,6 +57,9 @@ class AvLipsyncTrainConfig(TrainConfig):
     active_weight: float = 2.0  # extra weight on frames where a channel is active (target > 0.05)
     closure_active_weight: float = 4.0  # the same for the lip-closure channels
     max_train_utterances: int = 0  # 0: all
+    # Phase 1: an auxiliary head classifies each frame's phone from the lipsync state (the corpus knows every
+    # phone's timing). It teaches the branch to hear phones faster than the blendshape targets alone.
+    phone_head: bool = False
     # Phase 2: lipsync channels the expression branch may add (logit) deltas to. The corpus' expressions also
     # move lip press, shrug and upper-lip raise (angry AU24, sad AU17, disgust AU10), not only the mouth corners.
     expression_shared_channels: list[str] = field(default_factory=list)
@@ -89,7 +93,9 @@ def load_split(corpus_dir: str, split: str, limit: int = 0) -> dict:
         ds = ds.select(range(min(limit, len(ds))))
     ds = ds.cast_column("audio", Audio(decode=False))
     cols = ds.select_columns(["audio", "blendshapes", "emotion", "intensity"]).with_format("numpy")
+    phonemes = ds["phonemes"] if "phonemes" in ds.column_names else [None] * len(ds)
     return {
+        "phonemes": phonemes,
         "audio": _decode(ds["audio"]),
         "labels": [np.asarray(b, np.float32) for b in cols["blendshapes"]],
         "emotion": [RAVDESS_EMOTIONS[int(e)] for e in cols["emotion"]],
@@ -135,9 +141,11 @@ class LipsyncDataset(Dataset):
         rng = np.random.default_rng([self.cfg.seed, self.epoch if self.train else 0, i])
         audio, labels = self.data["audio"][i], self.data["labels"][i]
         t = len(labels)
+        phones = frame_phones(self.data["phonemes"][i], t) if self.cfg.phone_head else None
         if self.train and t > self.cfg.max_frames:
             s = int(rng.integers(0, t - self.cfg.max_frames + 1))
             labels = labels[s : s + self.cfg.max_frames]
+            phones = None if phones is None else phones[s : s + self.cfg.max_frames]
             a0 = round(s * SAMPLES_PER_FRAME)
             audio = audio[a0 : a0 + round(len(labels) * SAMPLES_PER_FRAME)]
         if self.train and self.aug is not None:
@@ -145,7 +153,25 @@ class LipsyncDataset(Dataset):
         feats = self.fe.normalize(self.fe.log_mel(audio))
         n = min(len(feats), len(labels))
         cond = np.repeat(self.condition(i, rng)[None], n, 0)
-        return {"input_features": feats[:n], "labels": labels[:n], "condition": cond}
+        item = {"input_features": feats[:n], "labels": labels[:n], "condition": cond}
+        if phones is not None:
+            item["phone_labels"] = phones[:n]
+        return item
+
+
+PHONES = tuple(sorted(TARGETS))
+
+
+def frame_phones(phonemes: list[dict] | None, num_frames: int, fps: float = 30.0) -> np.ndarray:
+    """(T,) index into :data:`PHONES` of the phone under each frame centre; gaps are ``sil``, unknown -100."""
+    out = np.full(num_frames, PHONES.index("sil"), np.int64)
+    if phonemes is None:
+        return np.full(num_frames, -100, np.int64)
+    centres = (np.arange(num_frames) + 0.5) / fps
+    for p in phonemes:
+        inside = (centres >= float(p["start"])) & (centres < float(p["end"]))
+        out[inside] = PHONES.index(p["phone"]) if p["phone"] in TARGETS else -100
+    return out
 
 
 def collate(items: list[dict]) -> dict:
@@ -161,6 +187,11 @@ def collate(items: list[dict]) -> dict:
     for j, x in enumerate(items):
         mask[j, : len(x["labels"])] = 1
     out["attention_mask"] = torch.from_numpy(mask)
+    if "phone_labels" in items[0]:
+        phones = np.full((len(items), n), -100, np.int64)
+        for j, x in enumerate(items):
+            phones[j, : len(x["phone_labels"])] = x["phone_labels"]
+        out["phone_labels"] = torch.from_numpy(phones)
     return out
 
 
@@ -176,8 +207,14 @@ def build(config: AvLipsyncTrainConfig):
     """Model, feature extractor and datasets for a phase."""
     train_data = load_split(config.corpus_dir, "train", config.max_train_utterances)
     val_data = load_split(config.corpus_dir, "validation")
-    if config.phase == 1:
-        model = AvLipsyncModel(AvLipsyncConfig(**config.model))
+    overrides = dict(config.model)
+    if config.phone_head and config.phase == 1:
+        overrides["phone_labels_vocab"] = list(PHONES)
+    if config.phase == 1 and config.init_from:  # continue a phase-1 model (e.g. adding the phone head)
+        model = AvLipsyncModel.from_pretrained(config.init_from, **overrides)
+        fe = AvLipsyncFeatureExtractor.from_pretrained(config.init_from)
+    elif config.phase == 1:
+        model = AvLipsyncModel(AvLipsyncConfig(**overrides))
         fe = AvLipsyncFeatureExtractor()
         fe.fit_normalization(train_data["audio"][:400], sampling_rate=16000)
     else:
@@ -240,6 +277,7 @@ def main(argv: list[str] | None = None):
             labels=batch["labels"],
             loss_step=state.global_step if state.training else None,
             loss_branch=branch,
+            phone_labels=batch.get("phone_labels") if config.phase == 1 else None,
         )
         pred = (out.lipsync_blendshapes if config.phase == 1 else out.blendshapes)[..., channels]
         target = batch["labels"][..., channels]

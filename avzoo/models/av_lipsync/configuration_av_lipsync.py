@@ -90,6 +90,9 @@ class AvLipsyncConfig(PreTrainedConfig):
         the longest matching key wins, unlisted channels weigh 1. Default: brow velocity weight 0.45.
         head_bias_init (-3.0): initial output logit, so an untrained model starts near the rest pose.
         loss_seal_weight (1.0): weight of the lip-seal head's binary cross-entropy (see below).
+        phone_labels_vocab ([]): phone symbols of an auxiliary head on the lipsync state that classifies each frame's
+            phone (training only: a far richer signal than 28 regression targets for learning to hear phones);
+            empty = no head. ``loss_phone_weight`` (0.5) weighs its cross-entropy when ``phone_labels`` are given.
 
     Lip seal (``lip_seal``, default False; the bundled checkpoint turns it on):
         The lipsync head gets one more output, the probability that the lips are sealed, trained with binary
@@ -137,6 +140,8 @@ class AvLipsyncConfig(PreTrainedConfig):
         default_factory=lambda: {"mouthPressLeft": 0.25, "mouthPressRight": 0.25}
     )
     loss_seal_weight: float = 1.0
+    phone_labels_vocab: list[str] | tuple[str, ...] = ()
+    loss_phone_weight: float = 0.5
     crisp_mouth_offline: dict = field(default_factory=lambda: dict(DEFAULT_OFFLINE))
     crisp_mouth_stream: dict = field(default_factory=lambda: dict(DEFAULT_STREAM))
     initializer_range: float = 0.02
@@ -161,6 +166,8 @@ class AvLipsyncConfig(PreTrainedConfig):
         self.lip_seal = bool(self.lip_seal)
         self.lip_seal_floor = {str(k): float(v) for k, v in dict(self.lip_seal_floor or {}).items()}
         self.loss_seal_weight = float(self.loss_seal_weight)
+        self.phone_labels_vocab = [str(p) for p in self.phone_labels_vocab or ()]
+        self.loss_phone_weight = float(self.loss_phone_weight)
         self.crisp_mouth_offline = {**DEFAULT_OFFLINE, **dict(self.crisp_mouth_offline or {})}
         self.crisp_mouth_stream = {**DEFAULT_STREAM, **dict(self.crisp_mouth_stream or {})}
         self._check()
@@ -220,6 +227,10 @@ class AvLipsyncConfig(PreTrainedConfig):
         bad_floor = {k: v for k, v in self.lip_seal_floor.items() if not 0.0 <= v <= 1.0}
         if bad_floor:
             raise ValueError(f"lip_seal_floor values must lie in [0, 1], got {bad_floor}")
+        if len(set(self.phone_labels_vocab)) != len(self.phone_labels_vocab):
+            raise ValueError("phone_labels_vocab has duplicates")
+        if not np.isfinite(self.loss_phone_weight) or self.loss_phone_weight < 0:
+            raise ValueError(f"loss_phone_weight must be finite and >= 0, got {self.loss_phone_weight}")
         if not np.isfinite(self.loss_seal_weight) or self.loss_seal_weight < 0:
             raise ValueError(f"loss_seal_weight must be finite and >= 0, got {self.loss_seal_weight}")
         for name in ("loss_l1_weights", "loss_velocity_weights"):

@@ -132,6 +132,8 @@ class AvLipsyncLipsyncBranch(nn.Module):
         # With ``lip_seal`` the last output is the lip-seal logit.
         self.head = nn.Linear(config.lipsync_hidden_size, len(config.lipsync_channels) + int(config.lip_seal))
         self.head._init_role = "head"
+        if config.phone_labels_vocab:
+            self.phone_head = nn.Linear(config.lipsync_hidden_size, len(config.phone_labels_vocab))
 
 
 class AvLipsyncExpressionBranch(nn.Module):
@@ -174,6 +176,7 @@ class AvLipsyncOutput(ModelOutput):
     lipsync_blendshapes: (B, T, 52): the lipsync branch alone (expression channels 0 = rest).
     lipsync_hidden_state, expression_hidden_state: (B, T, H) per-frame hidden states of the two stacks.
     lip_seal: (B, T) probability that the lips are sealed (``config.lip_seal`` models; else None).
+    phone_logits: (B, T, V) logits of the frame's phone over ``config.phone_labels_vocab`` (when it is set).
     """
 
     loss: torch.FloatTensor | None = None
@@ -182,6 +185,7 @@ class AvLipsyncOutput(ModelOutput):
     lipsync_hidden_state: torch.FloatTensor | None = None
     expression_hidden_state: torch.FloatTensor | None = None
     lip_seal: torch.FloatTensor | None = None
+    phone_logits: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -523,6 +527,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         lengths: torch.Tensor | None = None,
         loss_step: int | None = None,
         loss_branch: str = "full",
+        phone_labels: torch.Tensor | None = None,
         **kwargs,
     ) -> AvLipsyncOutput:
         """Blendshapes for a batch of utterances.
@@ -535,6 +540,8 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             loss_step: optimiser step for the velocity warm-up (None: full weight).
             loss_branch: ``"full"`` scores ``blendshapes`` on all channels; ``"lipsync"`` scores
                 ``lipsync_blendshapes`` on the lipsync channels only (phase 1).
+            phone_labels: (B, T) indices into ``config.phone_labels_vocab`` (-100 = ignore); with ``labels``, adds
+                ``loss_phone_weight`` times the phone head's cross-entropy.
         """
         features = self._check_features(input_features)
         batch, frames, _ = features.shape
@@ -565,6 +572,9 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             blendshapes = blendshapes * mask
             lipsync_only = lipsync_only * mask
 
+        phone_logits = None
+        if self.config.phone_labels_vocab:
+            phone_logits = self.lipsync.phone_head(lipsync_hidden)
         loss = None
         if labels is not None:
             if loss_branch not in ("full", "lipsync"):
@@ -590,6 +600,16 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
                     channels=channels,
                     seal_logits=seal_logits,
                 ).loss
+            if phone_labels is not None:
+                if phone_logits is None:
+                    raise ValueError("phone_labels need a model with config.phone_labels_vocab set")
+                targets = torch.as_tensor(phone_labels, device=phone_logits.device).long()
+                if targets.shape != phone_logits.shape[:2]:
+                    raise ValueError(f"phone_labels must be (batch, frames), got {tuple(targets.shape)}")
+                if attention_mask is not None:
+                    targets = targets.masked_fill(attention_mask == 0, -100)
+                ce = nn.functional.cross_entropy(phone_logits.transpose(1, 2), targets, ignore_index=-100)
+                loss = loss + self.config.loss_phone_weight * ce
         return AvLipsyncOutput(
             loss=loss,
             blendshapes=blendshapes,
@@ -597,6 +617,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             lipsync_hidden_state=lipsync_hidden,
             expression_hidden_state=expression_hidden,
             lip_seal=None if seal_logits is None else torch.sigmoid(seal_logits),
+            phone_logits=phone_logits,
         )
 
     # --- streaming -----------------------------------------------------------------------------------------------
