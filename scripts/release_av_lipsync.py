@@ -44,7 +44,7 @@ def calibrate(model_dir: Path, corpus: Path) -> dict:
     return json.loads(out.read_text())
 
 
-SEAL_FLOORS = (0.25, 0.3, 0.35, 0.4)
+SEAL_FLOORS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 PRESS = ("mouthPressLeft", "mouthPressRight")
 
 
@@ -195,8 +195,11 @@ def card_vars(train_dirs: list[Path]) -> dict:
         tc = json.loads((d / "train_config.json").read_text())
         evals = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines() if x.strip()]
         start, end = (d / "train_config.json").stat().st_mtime, max(p.stat().st_mtime for p in d.rglob("*"))
+        start_from = f", starting from `{Path(tc['init_from']).parent.name}`" if tc.get("init_from") else ""
+        phone = ", with the auxiliary phone head" if tc.get("phone_head") else ""
         train_lines.append(
-            f"- phase {tc.get('phase')}: {tc.get('num_epochs')} epochs, batch {tc.get('batch_size')}, "
+            f"- `{d.name}`, phase {tc.get('phase')}{start_from}{phone}: up to epoch {tc.get('num_epochs')}, "
+            f"batch {tc.get('batch_size')}, "
             f"lr {tc.get('learning_rate')}, {evals[-1]['step'] if evals else '?'} steps, "
             f"{(end - start) / 60:.0f} min wall-clock on the 2-core CPU machine"
         )
@@ -217,7 +220,8 @@ def card_vars(train_dirs: list[Path]) -> dict:
         "description": f"""Two causal dilated-convolution branches over log-mel frames (80 bins at 30 fps):
 
 - the **lipsync branch** predicts the {len(cfg["lipsync_channels"])} speech channels (jaw, lips, tongue and the mouth-corner
-  shapes speech shares with emotion);
+  shapes speech shares with emotion), plus a **lip-seal head**: the probability that the lips are sealed, trained
+  as a classifier, which sets `mouthClose = p × jawOpen` and a lip-press floor, so /p b m/ close crisply;
 - the **expression branch** reads the per-frame condition, prosody from the log-mel and a detached view of the
   lipsync state, and predicts the {len(cfg["expression_channels"])} expression channels (eyes, brows, cheeks, nose) plus
   additive deltas on the shared mouth-corner channels.
@@ -266,7 +270,7 @@ gain, microphone band-limiting, reverb and noise. No RAVDESS data was used.
 
 Phase 1 trains the lipsync branch (L1 with closure and jaw weights, an activity-weighted squared error, a velocity loss
 with warm-up, and binary cross-entropy for the lip-seal head, whose probability *p* sets `mouthClose = p × jawOpen` and
-a lip-press floor); phase 2 freezes
+a lip-press floor; runs marked so also classify each frame's phone with an auxiliary head); phase 2 freezes
 it (its outputs are bit-identical to phase 1's) and trains the expression branch on all 52 channels (brow velocity
 weight 0.45).""",
         "limitations": f"""- **The bars are on synthetic speech.** On the held-out synthetic test the lipsync-group MAE is

@@ -31,6 +31,7 @@ from torch.utils.data import Dataset
 from avzoo.emotions import RAVDESS_EMOTIONS, RAVDESS_INTENSITIES
 from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
 from avzoo.synth.corpus import load_corpus
+from avzoo.synth.mixtures import coloured_noise
 from avzoo.synth.visemes import TARGETS
 from avzoo.train.augment import Augmenter
 from avzoo.train.config import TrainConfig
@@ -60,12 +61,18 @@ class AvLipsyncTrainConfig(TrainConfig):
     # Phase 1: an auxiliary head classifies each frame's phone from the lipsync state (the corpus knows every
     # phone's timing). It teaches the branch to hear phones faster than the blendshape targets alone.
     phone_head: bool = False
+    # Phase 1: share of training items replaced by background noise alone (white/pink/brown, -100 to -50 dBFS) with
+    # the rest pose as target. TTS clips have little silence, and without these a model drifts to a half-open jaw
+    # over a long quiet stretch.
+    silence_rate: float = 0.0
     # Phase 2: lipsync channels the expression branch may add (logit) deltas to. The corpus' expressions also
     # move lip press, shrug and upper-lip raise (angry AU24, sad AU17, disgust AU10), not only the mouth corners.
     expression_shared_channels: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         super().validate()
+        if not 0.0 <= self.silence_rate < 1.0:
+            raise ValueError(f"silence_rate must be in [0, 1), got {self.silence_rate}")
         if self.phase not in (1, 2):
             raise ValueError(f"phase must be 1 or 2, got {self.phase}")
         if self.phase == 2 and not self.init_from:
@@ -142,6 +149,13 @@ class LipsyncDataset(Dataset):
         audio, labels = self.data["audio"][i], self.data["labels"][i]
         t = len(labels)
         phones = frame_phones(self.data["phonemes"][i], t) if self.cfg.phone_head else None
+        if self.train and self.cfg.silence_rate and rng.random() < self.cfg.silence_rate:
+            t = min(t, self.cfg.max_frames)
+            kind = ("white", "pink", "brown")[int(rng.integers(3))]
+            level = 10 ** rng.uniform(-5, -2.5)
+            audio = (level * coloured_noise(kind, round(t * SAMPLES_PER_FRAME), rng)).astype(np.float32)
+            labels = np.zeros_like(labels[:t])
+            phones = None if phones is None else np.full(t, PHONES.index("sil"), np.int64)
         if self.train and t > self.cfg.max_frames:
             s = int(rng.integers(0, t - self.cfg.max_frames + 1))
             labels = labels[s : s + self.cfg.max_frames]
