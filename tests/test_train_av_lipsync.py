@@ -83,6 +83,26 @@ def test_config_errors():
         AvLipsyncTrainConfig(phase=2)
     with pytest.raises(ValueError, match="phase"):
         AvLipsyncTrainConfig(phase=3)
+    with pytest.raises(ValueError, match="silence_rate"):
+        AvLipsyncTrainConfig(silence_rate=1.0)
+
+
+def test_silence_items_are_quiet_noise_with_the_rest_pose(corpus):
+    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor
+    from avzoo.train.av_lipsync import PHONES, LipsyncDataset, load_split
+
+    data = load_split(str(corpus), "train")
+    fe = AvLipsyncFeatureExtractor()
+    config = AvLipsyncTrainConfig(silence_rate=0.5, phone_head=True, max_frames=60)
+    ds = LipsyncDataset(data, AvLipsyncConfig(), fe, config, None, train=True)
+    items = [ds[i] for i in range(len(ds))]
+    quiet = [x for x in items if not x["labels"].any()]
+    assert 0 < len(quiet) < len(items)  # some, not all, items are replaced
+    for x in quiet:
+        assert len(x["labels"]) <= 60 and (x["phone_labels"] == PHONES.index("sil")).all()
+        assert x["input_features"].mean() < min(
+            y["input_features"].mean() for y in items if y["labels"].any()
+        )
 
 
 def test_augmenter_keeps_length_and_range():
