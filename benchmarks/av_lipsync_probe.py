@@ -14,11 +14,8 @@ import argparse
 import json
 
 import torch
-from transformers import AutoFeatureExtractor, AutoModel
 
-import avzoo  # noqa: F401  (registers av-lipsync)
-from avzoo.evaluation.av_lipsync import _score, condition_from_labels, load_test_rows
-from avzoo.evaluation.inference import predict_blendshapes
+from avzoo.evaluation.av_lipsync import load_model, load_test_rows, predict_rows, score_rows
 from avzoo.synth.corpus import load_corpus
 
 
@@ -30,15 +27,10 @@ def main() -> None:
     ap.add_argument("--stride", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    model = AutoModel.from_pretrained(args.model).eval()
-    fe = AutoFeatureExtractor.from_pretrained(args.model)
+    model, fe = load_model(args.model)
     ds = load_corpus(args.corpus)[args.split]
     rows = load_test_rows(ds.select(range(0, len(ds), args.stride)))
-    conds = [condition_from_labels(model.config, r["emotion"], r["intensity"]) for r in rows]
-    preds = predict_blendshapes(
-        model, fe, [r["audio"] for r in rows], conds, num_frames=[len(r["reference"]) for r in rows]
-    )
-    m = _score(preds, rows, 30.0)
+    m = score_rows(predict_rows(model, fe, rows), rows)
     keys = ("lipsync_mae", "jaw_open_pearson", "lip_closure_accuracy", "lip_open_accuracy")
     print(
         json.dumps(

@@ -132,20 +132,14 @@ def gap(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 def model_tracks(model_dir: str, corpus_dir: str, split: str, limit: int) -> tuple[list, list]:
     """References and a trained model's raw predictions (oracle emotion condition) on a corpus split."""
-    from avzoo.evaluation.av_lipsync import condition_from_labels, load_model, load_test_rows
-    from avzoo.evaluation.inference import predict_blendshapes
+    from avzoo.evaluation.av_lipsync import load_model, load_test_rows, predict_rows
     from avzoo.synth.corpus import load_corpus
 
     model, fe = load_model(model_dir)
     ds = load_corpus(corpus_dir)[split]
     ds = ds.select(range(min(limit, len(ds))))
     rows = load_test_rows(ds)
-    conds = [condition_from_labels(model.config, r["emotion"], r["intensity"]) for r in rows]
-    refs = [r["reference"] for r in rows]
-    preds = predict_blendshapes(
-        model, fe, [r["audio"] for r in rows], conds, num_frames=[len(x) for x in refs]
-    )
-    return refs, preds
+    return [r["reference"] for r in rows], predict_rows(model, fe, rows)
 
 
 def main() -> None:

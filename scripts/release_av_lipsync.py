@@ -57,8 +57,7 @@ def calibrate_seal_floor(model_dir: Path, corpus: Path, out_dir: Path) -> Path:
     import torch
 
     import avzoo  # noqa: F401  (registers av-lipsync)
-    from avzoo.evaluation.av_lipsync import _score, condition_from_labels, load_test_rows
-    from avzoo.evaluation.inference import predict_blendshapes
+    from avzoo.evaluation.av_lipsync import load_test_rows, predict_rows, score_rows
     from avzoo.models.av_lipsync import AvLipsyncFeatureExtractor, AvLipsyncModel
     from avzoo.synth.corpus import load_corpus
 
@@ -70,14 +69,10 @@ def calibrate_seal_floor(model_dir: Path, corpus: Path, out_dir: Path) -> Path:
         fe.save_pretrained(out_dir)
         return out_dir
     rows = load_test_rows(load_corpus(str(corpus))["validation"])
-    conds = [condition_from_labels(model.config, r["emotion"], r["intensity"]) for r in rows]
     trials = []
     for floor in SEAL_FLOORS:
         model.config.lip_seal_floor = dict.fromkeys(PRESS, floor)
-        preds = predict_blendshapes(
-            model, fe, [r["audio"] for r in rows], conds, num_frames=[len(r["reference"]) for r in rows]
-        )
-        m = _score(preds, rows, 30.0)
+        m = score_rows(predict_rows(model, fe, rows), rows)
         score = m["lip_closure_accuracy"] - 3 * (1 - m["lip_open_accuracy"])
         trials.append({"floor": floor, "objective": score, **{k: m[k] for k in (
             "lipsync_mae", "lip_closure_accuracy", "lip_open_accuracy")}})  # fmt: skip

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from avzoo import arkit
-from avzoo.evaluation.av_lipsync import condition_from_labels, load_test_rows
-from avzoo.evaluation.inference import predict_blendshapes
+from avzoo.evaluation.av_lipsync import load_test_rows, predict_rows
 from avzoo.metrics.functional.blendshape import blendshape_errors
 from avzoo.pretrained import bundled, path
 from avzoo.synth.corpus import CorpusConfig, build_corpus
@@ -60,10 +59,7 @@ def test_bundle_is_complete_and_scored():
 def test_quality_floors_on_held_out_synthetic_speech(held_out, model_and_fe):
     model, fe = model_and_fe
     refs = [r["reference"] for r in held_out]
-    conds = [condition_from_labels(model.config, r["emotion"], r["intensity"]) for r in held_out]
-    preds = predict_blendshapes(
-        model, fe, [r["audio"] for r in held_out], conds, num_frames=[len(x) for x in refs]
-    )
+    preds = predict_rows(model, fe, held_out)
     closed = [r["lips_closed"] for r in held_out]
     raw = blendshape_errors(preds, refs, fps=30, lips_closed=closed)
     filtered = blendshape_errors([model.crisp_mouth(p) for p in preds], refs, fps=30, lips_closed=closed)

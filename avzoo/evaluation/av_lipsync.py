@@ -217,7 +217,10 @@ def summarize(errors: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _score(predictions: list[np.ndarray], rows: list[dict[str, Any]], fps: float) -> dict[str, Any]:
+def score_rows(
+    predictions: list[np.ndarray], rows: list[dict[str, Any]], fps: float = DEFAULT_FPS
+) -> dict[str, Any]:
+    """:func:`summarize` of ``predictions`` against :func:`load_test_rows` rows (closure on their /p b m/ frames)."""
     return summarize(
         blendshape_errors(
             predictions,
@@ -225,6 +228,34 @@ def _score(predictions: list[np.ndarray], rows: list[dict[str, Any]], fps: float
             fps=fps,
             lips_closed=[r["lips_closed"] for r in rows],
         )
+    )
+
+
+def predict_rows(
+    model: Any,
+    feature_extractor: Any,
+    rows: list[dict[str, Any]],
+    condition_mode: str = "oracle",
+    *,
+    batch_size: int = 8,
+) -> list[np.ndarray]:
+    """Raw model tracks for :func:`load_test_rows` rows, each cut to its reference's length.
+
+    ``condition_mode`` ``"oracle"`` conditions on the rows' emotion/intensity labels, ``"neutral"`` on zeros.
+    """
+    if condition_mode not in CONDITION_MODES:
+        raise ValueError(f"condition_mode must be one of {CONDITION_MODES}, got {condition_mode!r}")
+    conditions = None
+    if condition_mode == "oracle":
+        config = _condition_config(model)
+        conditions = [condition_from_labels(config, r["emotion"], r["intensity"]) for r in rows]
+    return predict_blendshapes(
+        model,
+        feature_extractor,
+        [r["audio"] for r in rows],
+        conditions,
+        batch_size=batch_size,
+        num_frames=[len(r["reference"]) for r in rows],
     )
 
 
@@ -372,36 +403,25 @@ def evaluate_av_lipsync(
         raise ValueError("give at least one baseline (fit_baselines(corpus['train']))")
     t0 = time.perf_counter()
     rows = load_test_rows(dataset, fps) if rows is None else rows
-    conditions = None
-    if condition_mode == "oracle":
-        config = _condition_config(model)
-        conditions = [condition_from_labels(config, r["emotion"], r["intensity"]) for r in rows]
-    raw = predict_blendshapes(
-        model,
-        feature_extractor,
-        [r["audio"] for r in rows],
-        conditions,
-        batch_size=batch_size,
-        num_frames=[len(r["reference"]) for r in rows],
-    )
+    raw = predict_rows(model, feature_extractor, rows, condition_mode, batch_size=batch_size)
     variants = {"none": raw}
     if hasattr(model, "crisp_mouth"):
         variants["crisp_mouth"] = [np.asarray(model.crisp_mouth(t), dtype=np.float32) for t in raw]
     tracks = variants[postprocess]
-    scores = _score(tracks, rows, fps)
+    scores = score_rows(tracks, rows, fps)
     seconds_model = time.perf_counter() - t0
 
     baseline_scores, baseline_params = {}, {}
     for name, baseline in baselines.items():
         preds = [baseline.predict(r["audio"], len(r["reference"])) for r in rows]
-        baseline_scores[name] = _score(preds, rows, fps)
+        baseline_scores[name] = score_rows(preds, rows, fps)
         params = baseline.to_dict()
         if name != "mean_pose":
             params.pop("mean_pose", None)  # the same numbers as the mean_pose baseline's
         baseline_params[name] = params
     ratios = {name: _ratios(s, scores) for name, s in baseline_scores.items()}
     thresholds = check_thresholds(scores, ratios)
-    ceiling = _score([r["reference"] for r in rows], rows, fps)
+    ceiling = score_rows([r["reference"] for r in rows], rows, fps)
 
     extra: dict[str, Any] = {
         "command": f"avzoo.evaluation.av_lipsync.evaluate_av_lipsync(condition_mode={condition_mode!r}, "
@@ -426,7 +446,7 @@ def evaluate_av_lipsync(
     }
     other = "crisp_mouth" if postprocess == "none" else "none"
     if other in variants:
-        extra["model_crisp_mouth" if other == "crisp_mouth" else "model_raw"] = _score(
+        extra["model_crisp_mouth" if other == "crisp_mouth" else "model_raw"] = score_rows(
             variants[other], rows, fps
         )
     extra.update(_closure_rates(rows, tracks, fps))
@@ -689,13 +709,13 @@ def evaluate_baselines(
         "num_utterances": len(rows),
         "num_frames": int(sum(len(r["reference"]) for r in rows)),
         "baselines": {},
-        "reference_closure_accuracy": _score([r["reference"] for r in rows], rows, DEFAULT_FPS)[
+        "reference_closure_accuracy": score_rows([r["reference"] for r in rows], rows, DEFAULT_FPS)[
             "lip_closure_accuracy"
         ],
     }
     for name, baseline in baselines.items():
         preds = [baseline.predict(r["audio"], len(r["reference"])) for r in rows]
-        scores = _score(preds, rows, DEFAULT_FPS)
+        scores = score_rows(preds, rows, DEFAULT_FPS)
         report["baselines"][name] = {
             "metrics": scores,
             "model_lipsync_mae_for_3x": None if scores["lipsync_mae"] is None else scores["lipsync_mae"] / 3,
@@ -800,7 +820,9 @@ __all__ = [
     "load_model",
     "load_test_rows",
     "main",
+    "predict_rows",
     "run_evaluation",
+    "score_rows",
     "summarize",
     "write_json",
 ]
