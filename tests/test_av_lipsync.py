@@ -547,7 +547,9 @@ def test_streamer_equals_offline_for_any_chunk_size(chunk):
     got = np.concatenate(blocks)
     assert got.shape == tuple(expected.shape) == (30, 52)
     np.testing.assert_allclose(got, expected.numpy(), atol=1e-4)
-    assert streamer.latency_ms["total_without_chunking"] == pytest.approx(100.0, abs=0.1)
+    # Look-ahead 2 frames (66.7 ms) + the window's 16.7 ms past the frame's middle; 33.3 ms past its centre.
+    assert streamer.latency_ms["total_without_chunking"] == pytest.approx(83.3, abs=0.1)
+    assert streamer.latency_ms["total_from_window_centre"] == pytest.approx(100.0, abs=0.1)
     with pytest.raises(ValueError, match="flushed"):
         streamer.push(audio[:160])
 
@@ -787,6 +789,39 @@ def test_seal_closes_lips_where_press_is_high_in_every_form():
     assert not crisp_mouth(x, sigma=0, **plain)[:, close].any()  # off by default
     with pytest.raises(ValueError, match="seal"):
         crisp_mouth(x, seal_edge0=0.3, seal_edge1=0.2)
+
+
+def test_filters_keep_a_one_frame_seal_between_open_vowels():
+    """Smoothing jawOpen and mouthClose apart would part the lips of a 1-frame /b/; the ratio rule keeps them shut."""
+    from avzoo.models.av_lipsync.crisp_mouth import CrispMouthStream, gaussian_smooth
+
+    jaw, close = arkit.INDEX["jawOpen"], arkit.INDEX["mouthClose"]
+    x = np.zeros((15, 52), np.float32)
+    x[:, jaw] = 0.5
+    x[7, jaw], x[7, close] = 0.3, 0.3  # "a b a": lips sealed on frame 7 only
+    assert lip_state(x)[0].tolist() == [i == 7 for i in range(15)]
+    # What separate smoothing does to the pair: the jaw rises, mouthClose spreads thin, the lips open.
+    parted = gaussian_smooth(x.astype(np.float64), 1.0)
+    assert not lip_state(parted)[0][7]
+
+    offline = crisp_mouth(x, sigma=1.0, edge0=0.0, edge1=0.3)
+    stream = CrispMouthStream(alpha=0.6, edge0=0.0, edge1=0.2, scale=1.0)
+    streamed = np.concatenate([stream(x[:5]), stream(x[5:])])  # chunked: the rule needs no state
+    mask = torch.zeros(52, dtype=torch.bool)
+    mask[MOUTH] = True
+    window, _ = crisp_mouth_stream_window(
+        torch.from_numpy(x)[None], torch.zeros(1, 52), 0.6, torch.zeros(52), torch.full((52,), 0.2), 1.0, mask
+    )
+    np.testing.assert_allclose(window[0].numpy(), streamed, atol=1e-6)
+    for out in (offline, streamed):
+        assert (
+            out[7, close] == pytest.approx(out[7, jaw]) and out[7, jaw] > 0.2
+        )  # smoothed jaw, lips still shut
+        assert lip_state(out)[0][7] and not lip_state(out)[0][[3, 11]].any()
+        np.testing.assert_allclose(out[:, close][np.arange(15) != 7], 0.0)
+    # Only when both channels are filtered: the jaw alone leaves mouthClose as it was.
+    jaw_only = crisp_mouth(x, sigma=1.0, channels=["jawOpen"])
+    assert jaw_only[:, close].tolist() == x[:, close].tolist()
 
 
 def test_seal_survives_config_round_trip_and_onnx(tmp_path):

@@ -5,9 +5,11 @@ stream (STFT context) and the model's causal stream (conv caches) -- plus an opt
 the filter, the concatenated frames equal the offline ``model(**feature_extractor(audio))`` output (within float
 rounding) for any chunking.
 
-Algorithmic latency of frame ``t`` (centred on ``t / fps``): the STFT right context (533 samples = 33.3 ms at
-16 kHz / 30 fps) plus the model's look-ahead (``lookahead_frames / fps``: 66.7 ms for 2 frames) = 100 ms, plus up to
-one chunk of waiting when audio arrives in chunks. :attr:`AvLipsyncStreamer.latency_ms` reports the parts.
+Algorithmic latency. Output frame ``t`` describes the face over ``[t, t + 1) / fps``; the synthetic labels sample
+it at the middle, ``(t + 0.5) / fps``. Its audio is complete once the STFT window of frame ``t + lookahead`` has
+been heard: 33.3 ms after the window centre ``t / fps`` (16.7 ms after the frame's middle) plus the look-ahead
+(``lookahead_frames / fps``: 66.7 ms for 2 frames). From the frame's middle that is 83.3 ms, plus up to one chunk
+of waiting when audio arrives in chunks. :attr:`AvLipsyncStreamer.latency_ms` reports the parts.
 """
 
 from __future__ import annotations
@@ -111,13 +113,19 @@ class AvLipsyncStreamer:
 
     @property
     def latency_ms(self) -> dict[str, float]:
-        """Algorithmic latency of a frame relative to its window centre, without chunking (ms)."""
+        """Algorithmic latency without chunking (ms): its parts, and the total from the frame's middle and window centre.
+
+        ``total_without_chunking`` is measured from the middle of the frame's interval, the instant its blendshapes
+        describe; add the chunk duration for audio that arrives in chunks.
+        """
         stft = self.feature_extractor.right_context_ms
         lookahead = self.model.config.lookahead_ms
+        half_frame = 500.0 / self.feature_extractor.fps
         return {
             "stft_right_context": stft,
             "lookahead": lookahead,
-            "total_without_chunking": stft + lookahead,
+            "total_without_chunking": stft - half_frame + lookahead,
+            "total_from_window_centre": stft + lookahead,
         }
 
     # --- feeding -------------------------------------------------------------------------------------------------

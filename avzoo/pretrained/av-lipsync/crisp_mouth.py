@@ -16,7 +16,8 @@ Streaming, :class:`CrispMouthStream` (frame by frame, state ``prev_smoothed``):
     3. ``y_t = clip(scale * s_t * smoothstep(edge0, edge1, s_t), 0, 1)`` with *absolute* edges (a number or one
        value per channel, e.g. the offline edges times each channel's typical level).
 
-Both forms can then apply the closure seal (:func:`apply_seal`, parameters ``seal_edge0``/``seal_edge1``, off when
+Both forms then give ``mouthClose`` the raw frame's ``mouthClose / jawOpen`` ratio (:func:`keep_close_ratio`), so
+a seal the model predicted survives the smoothing of the jaw. Both can then apply the closure seal (:func:`apply_seal`, parameters ``seal_edge0``/``seal_edge1``, off when
 None): where the predicted lip press says the lips are sealed, ``mouthClose`` is raised to ``jawOpen`` so the lips
 really meet, as they do on every /p b m/.
 
@@ -42,6 +43,8 @@ import torch
 MOUTH_PREFIXES = ("jaw", "mouth", "tongue")
 #: A channel's utterance level is at least this, so near-silent channels are not normalised up to 1.
 MIN_LEVEL = 0.05
+#: Below this jawOpen the mouthClose/jawOpen ratio is taken as mouthClose / RATIO_EPS (clipped to 1).
+RATIO_EPS = 1e-6
 #: Truncation error bound of :func:`ema_window`'s impulse response.
 EMA_TOLERANCE = 1e-7
 # The canonical order (also in configuration_av_lipsync.ARKIT_NAMES, which imports this module).
@@ -207,6 +210,31 @@ def apply_seal(frames: Any, seal: tuple[float, float] | None) -> Any:
     return frames
 
 
+def keep_close_ratio(filtered: Any, raw: Any, channels: Sequence[int] | None = None) -> Any:
+    """Give the filtered frames the raw frames' ``mouthClose / jawOpen`` ratio: ``mouthClose = ratio * jawOpen``.
+
+    ARKit's ``mouthClose`` closes the lips against the current jaw opening, so a seal is the *ratio* reaching 1,
+    not a level. Smoothing the two channels separately spreads the neighbouring vowels' jaw into a 1-2 frame
+    /p b m/ and leaves the lips apart; keeping the per-frame ratio keeps the seal where the model put it and
+    adds no latency. Acts only when both channels are filtered (``channels``: None means both are). Works in
+    place on numpy (..., 52) arrays and returns torch tensors anew; other layouts are returned unchanged.
+    """
+    idx = _seal_indices(filtered.shape[-1])
+    if idx is None:
+        return filtered
+    close, jaw = idx[0], idx[1]
+    if channels is not None and not (close in channels and jaw in channels):
+        return filtered
+    if isinstance(filtered, torch.Tensor):
+        ratio = torch.clamp(raw[..., close] / torch.clamp(raw[..., jaw], min=RATIO_EPS), 0.0, 1.0)
+        onehot = torch.zeros(filtered.shape[-1], dtype=filtered.dtype, device=filtered.device)
+        onehot[close] = 1.0
+        return filtered + (ratio * filtered[..., jaw] - filtered[..., close]).unsqueeze(-1) * onehot
+    ratio = np.clip(raw[..., close] / np.maximum(raw[..., jaw], RATIO_EPS), 0.0, 1.0)
+    filtered[..., close] = ratio * filtered[..., jaw]
+    return filtered
+
+
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing along axis 0 of ``(T, C)``, edges held (``scipy.ndimage`` "nearest", truncate 4)."""
     if sigma <= 0 or len(x) < 2:
@@ -307,6 +335,7 @@ def crisp_mouth(
         gate = smoothstep(e0[0], e1[0], s / level)
         item = out[b]  # a view: (T, C)
         item[:n, chans] = np.clip(scale * s * gate, 0.0, 1.0)
+        keep_close_ratio(item[:n], arr[b, :n], chans)
         apply_seal(item[:n], seal)
     return _restore(out, blendshapes, single, is_torch)
 
@@ -382,6 +411,7 @@ class CrispMouthStream:
             prev = a * arr[:, t] + (1.0 - a) * prev
             s = prev[:, chans]
             out[:, t, chans] = np.clip(self.scale * s * smoothstep(e0, e1, s), 0.0, 1.0)
+        keep_close_ratio(out, arr, chans)
         apply_seal(out, self.seal)
         self.prev_smoothed = prev
         return _restore(out, frames, single, is_torch)
@@ -431,8 +461,13 @@ def crisp_mouth_stream_window(
     ``edge0``/``edge1`` are (C,) tensors, ``mask`` a (C,) bool tensor of the filtered channels.
     """
     s = ema_window(x, prev_smoothed, alpha)
-    gated = torch.clamp(scale * s * smoothstep(edge0, edge1, s), 0.0, 1.0)
-    return apply_seal(torch.where(mask, gated, x), seal), s[:, -1]
+    gated = torch.where(mask, torch.clamp(scale * s * smoothstep(edge0, edge1, s), 0.0, 1.0), x)
+    idx = _seal_indices(x.shape[-1])
+    if idx is not None:  # keep_close_ratio where both channels are filtered (mask is data, so no branching)
+        close, jaw = idx[0], idx[1]
+        kept = keep_close_ratio(gated, x)
+        gated = torch.where(mask[close] & mask[jaw], kept, gated)
+    return apply_seal(gated, seal), s[:, -1]
 
 
 def calibrate_stream(
