@@ -196,7 +196,25 @@ def card_vars(train_dirs: list[Path]) -> dict:
         tc = json.loads((d / "train_config.json").read_text())
         evals = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines() if x.strip()]
         start, end = (d / "train_config.json").stat().st_mtime, max(p.stat().st_mtime for p in d.rglob("*"))
-        start_from = f", starting from `{Path(tc['init_from']).parent.name}`" if tc.get("init_from") else ""
+        start_from = ""
+        if tc.get("init_from"):
+            init = Path(tc["init_from"])
+            start_from = (
+                f", starting from `{init.parent.name if init.name in ('final', 'best') else init.name}`"
+            )
+            grow = init / "grow.json"
+            if grow.exists():  # scripts/grow_av_lipsync.py
+                g = json.loads(grow.read_text())
+                start_from += (
+                    f" (`{Path(g['source']).parent.name}` with {len(g['appended_dilations'])} residual blocks appended "
+                    "as the identity, `scripts/grow_av_lipsync.py`)"
+                )
+        overrides = tc.get("model") or {}
+        if "lookahead_frames" in overrides:
+            n = overrides["lookahead_frames"]
+            start_from += f", look-ahead {n} frame{'' if n == 1 else 's'}"
+        if "lipsync_dilations" in overrides:
+            start_from += f", {len(overrides['lipsync_dilations'])} lipsync blocks"
         phone = ", with the auxiliary phone head" if tc.get("phone_head") else ""
         train_lines.append(
             f"- `{d.name}`, phase {tc.get('phase')}{start_from}{phone}: up to epoch {tc.get('num_epochs')}, "
@@ -357,7 +375,9 @@ closure accuracy minus three times the false-closure rate.
 
 Offline: Gaussian σ = {offline_params["sigma"]}, gate edges {offline_params["edge0"]}–{offline_params["edge1"]}, scale
 {offline_params["scale"]}; closure seal {seal_text}. Streaming: causal EMA α = {alpha:.3f} with absolute per-channel
-edges. Scored on the first 150 test utterances (the table above uses all of them), so the raw row differs a little.
+edges. Both forms give `mouthClose` the raw frame's `mouthClose / jawOpen` ratio, so a seal the model predicted
+survives the smoothing of the jaw. Scored on the first 150 test utterances (the table above uses all of them), so
+the raw row differs a little; closure here counts the frames where the reference's lips touch.
 
 | | speech MAE | mouth jitter | closure acc | open acc |
 | --- | --- | --- | --- | --- |
