@@ -19,8 +19,8 @@ from avzoo.synth.corpus import CorpusConfig, build_corpus
 
 pytestmark = pytest.mark.skipif("av-lipsync" not in bundled(), reason="no bundled av-lipsync checkpoint")
 
-# Measured on this held-out set: lipsync MAE 0.0228, jawOpen r 0.894, closure 0.873, open 0.993 (raw).
-FLOORS = {"lipsync_mae_max": 0.026, "jaw_open_pearson_min": 0.86, "closure_min": 0.83, "open_min": 0.95}
+# Measured on this held-out set: lipsync MAE 0.0224, jawOpen r 0.899, closure 0.911, open 0.991 (raw).
+FLOORS = {"lipsync_mae_max": 0.025, "jaw_open_pearson_min": 0.87, "closure_min": 0.87, "open_min": 0.95}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_jaw_rests_in_silence_and_emotion_changes_the_face(model_and_fe):
     quiet = (1e-3 * rng.standard_normal(16000)).astype(np.float32)
     inputs = fe(quiet, sampling_rate=16000)
     out = model(**inputs).blendshapes[0].detach().numpy()
-    assert out[:, arkit.INDEX["jawOpen"]].mean() < 0.05  # measured 0.014 at -60 dBFS
+    assert out[:, arkit.INDEX["jawOpen"]].mean() < 0.05  # measured 0.015 at -60 dBFS
     happy = torch.tensor(model.config.condition_for("happy", 1.0)).expand(1, out.shape[0], -1)
     sad = torch.tensor(model.config.condition_for("sad", 1.0)).expand(1, out.shape[0], -1)
     smile = arkit.INDEX["mouthSmileLeft"]
