@@ -192,6 +192,7 @@ def card_vars(train_dirs: list[Path]) -> dict:
 | int8 (dynamic) window graph | {onnx["window_graph_whole_clip"]["int8"]["file_bytes"] / 2**20:.2f} MB, extra max error {onnx["window_graph_whole_clip"]["int8"]["max_abs_error_vs_eager"]:.1e} | |
 | algorithmic latency from a frame's middle: look-ahead + analysis window, + 16 ms chunks | {lat["algorithmic_without_chunking"]:.1f} ms, {lat["with_chunks_up_to"]["16ms"]:.1f} ms | ≤ 100 ms |"""
     train_lines = []
+    corpora: dict[str, Path] = {}
     for d in train_dirs:
         tc = json.loads((d / "train_config.json").read_text())
         evals = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines() if x.strip()]
@@ -216,12 +217,22 @@ def card_vars(train_dirs: list[Path]) -> dict:
         if "lipsync_dilations" in overrides:
             start_from += f", {len(overrides['lipsync_dilations'])} lipsync blocks"
         phone = ", with the auxiliary phone head" if tc.get("phone_head") else ""
+        corpus_dir = Path(tc["corpus_dir"])
+        corpora.setdefault(corpus_dir.name, corpus_dir)
         train_lines.append(
-            f"- `{d.name}`, phase {tc.get('phase')}{start_from}{phone}: up to epoch {tc.get('num_epochs')}, "
+            f"- `{d.name}`, phase {tc.get('phase')}, on `{corpus_dir.name}`{start_from}{phone}: "
+            f"up to epoch {tc.get('num_epochs')}, "
             f"batch {tc.get('batch_size')}, "
             f"lr {tc.get('learning_rate')}, {evals[-1]['step'] if evals else '?'} steps, "
             f"{(end - start) / 60:.0f} min wall-clock on the 2-core CPU machine"
         )
+    corpora_parts = []
+    for name, folder in corpora.items():
+        cc = json.loads((folder / "config.json").read_text())
+        corpora_parts.append(
+            f"`{name}`: {cc['utterances']['train']} training utterances from {cc['speakers']['train']} speakers"
+        )
+    corpora_text = "; ".join(corpora_parts) or f"{extra.get('train_utterances')} training utterances"
     return {
         "model_id": "avzoo/av-lipsync",
         "title": "av-lipsync: speech → 52 ARKit blendshapes",
@@ -283,7 +294,7 @@ ONNX Runtime; `avzoo serve` opens the blendshape-animation demo.""",
             "input the user chooses."
         ),
         "training": f"""Trained with `avzoo train av-lipsync` (the Accelerate recipe `avzoo/train/av_lipsync.py`) on the
-avzoo synthetic corpus ({extra.get("train_utterances")} training utterances; espeak-ng and flite voices with phone timings, dominance-function coarticulation to ARKit,
+avzoo synthetic corpus ({corpora_text}; espeak-ng and flite voices with phone timings, dominance-function coarticulation to ARKit,
 FACS expressions, held-out speakers, voice timbres and sentences in validation and test). Real speech entered only
 as augmentation: the 251 LibriSpeech train-clean-100 talkers (CC BY 4.0) mixed in as background talkers, with
 gain, microphone band-limiting, reverb and noise. No RAVDESS data was used.
