@@ -237,15 +237,13 @@ def main() -> None:
         }
 
     # --- latency ---------------------------------------------------------------------------------------------------
-    stft_ms = fe.right_context_ms
-    lookahead_ms = model.config.lookahead_ms
-    # The labels describe the middle of frame t's interval, (t + 0.5)/fps: half a frame after its window centre.
-    after_middle_ms = stft_ms - 500.0 / fe.fps + lookahead_ms
+    lat = streamer.latency_ms  # one definition, the streamer's
+    after_middle_ms = lat["total_without_chunking"]
     result["latency_ms"] = {
-        "stft_right_context": stft_ms,
-        "lookahead": lookahead_ms,
+        "stft_right_context": lat["stft_right_context"],
+        "lookahead": lat["lookahead"],
         "algorithmic_without_chunking": after_middle_ms,
-        "from_window_centre_without_chunking": stft_ms + lookahead_ms,
+        "from_window_centre_without_chunking": lat["total_from_window_centre"],
         "note": (
             "from the middle of the frame's interval, (t + 0.5)/fps, the instant its blendshapes describe, to the end "
             "of the audio it needs; from the STFT window centre t/fps it is half a frame (16.7 ms) more"

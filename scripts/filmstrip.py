@@ -23,10 +23,10 @@ sys.path.insert(0, str(REPO))
 
 from avzoo import arkit  # noqa: E402
 from avzoo.evaluation.av_lipsync import load_model  # noqa: E402
+from avzoo.evaluation.baselines import frame_rms, rms_db  # noqa: E402
 from avzoo.evaluation.inference import predict_blendshapes  # noqa: E402
 from avzoo.io.audio import load_audio  # noqa: E402
 from avzoo.metrics.functional.blendshape import lip_state  # noqa: E402
-from avzoo.models.av_lipsync.crisp_mouth import crisp_mouth  # noqa: E402
 from avzoo.render import FaceRenderer  # noqa: E402
 
 FPS = 30
@@ -51,8 +51,9 @@ def main() -> None:
     audio = load_audio(args.audio, sampling_rate=SR)
     model, fe = load_model(args.model)
     track = predict_blendshapes(model, fe, [audio])[0]  # the whole file, so the model has its real context
-    track = crisp_mouth(track, **dict(model.config.crisp_mouth_offline))
+    track = model.crisp_mouth(track)
     closed = lip_state(track)[0]
+    db = rms_db(frame_rms(audio, SR, FPS, len(track)))
     first, last = int(args.start * FPS), min(len(track), int((args.start + args.seconds) * FPS))
     renderer = FaceRenderer(args.identity)
     cells = []
@@ -65,12 +66,10 @@ def main() -> None:
         else:
             img = renderer.render(track[k : k + 1], size=args.size)[0]
         img = np.ascontiguousarray(img)
-        seg = audio[int(k * SR / FPS) : int((k + 1) * SR / FPS)]
-        db = 20 * np.log10(np.sqrt(np.mean(seg.astype(np.float64) ** 2)) + 1e-9) if seg.size else -180.0
         caption = np.full((34, args.size, 3), 255, np.uint8)
         jaw = track[k, arkit.INDEX["jawOpen"]]
         cv2.putText(
-            caption, f"{k / FPS:.2f}s {db:.0f}dB", (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1
+            caption, f"{k / FPS:.2f}s {db[k]:.0f}dB", (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1
         )
         state = "shut" if closed[k] else ""
         cv2.putText(

@@ -17,8 +17,8 @@ Streaming, :class:`CrispMouthStream` (frame by frame, state ``prev_smoothed``):
        value per channel, e.g. the offline edges times each channel's typical level).
 
 Both forms then give ``mouthClose`` the raw frame's ``mouthClose / jawOpen`` ratio (:func:`keep_close_ratio`), so
-a seal the model predicted survives the smoothing of the jaw. Both can then apply the closure seal (:func:`apply_seal`, parameters ``seal_edge0``/``seal_edge1``, off when
-None): where the predicted lip press says the lips are sealed, ``mouthClose`` is raised to ``jawOpen`` so the lips
+a seal the model predicted survives the smoothing of the jaw. Both can then apply the closure seal
+(:func:`apply_seal`, parameters ``seal_edge0``/``seal_edge1``, off when None): where the predicted lip press says the lips are sealed, ``mouthClose`` is raised to ``jawOpen`` so the lips
 really meet, as they do on every /p b m/.
 
 ``alpha`` and ``sigma`` both say how much to smooth: :func:`alpha_from_sigma` gives the EMA whose impulse response
