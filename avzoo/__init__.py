@@ -1,16 +1,17 @@
 """avzoo: audio-visual models for faces and voices, native to the Hugging Face stack.
 
-``import avzoo`` registers every model family with transformers' Auto classes, so plain
-``AutoModel.from_pretrained(...)`` / ``AutoFeatureExtractor.from_pretrained(...)`` calls work.
+``import avzoo`` registers every model family (:mod:`avzoo.families`) with transformers' Auto classes and
+pipeline registry, so plain ``AutoModel.from_pretrained(...)``, ``AutoProcessor.from_pretrained(...)`` and
+``pipeline("audio-to-blendshapes", model="avzoo/av-lipsync")`` calls work.
 """
 
 __version__ = "0.1.0"
 
 
 def _register() -> None:
-    from avzoo.models.av_lipsync import register as register_av_lipsync
+    from avzoo.families import register
 
-    register_av_lipsync()
+    register()
 
 
 def _seed_hf_cache() -> None:

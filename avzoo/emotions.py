@@ -16,6 +16,9 @@ RAVDESS_EMOTIONS: tuple[str, ...] = (
     "neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised",
 )  # fmt: skip
 RAVDESS_INTENSITIES: tuple[str, ...] = ("normal", "strong")
+#: Condition intensity in [0, 1] of each RAVDESS intensity word: the one definition avzoo uses (the corpus'
+#: expression gains, the training recipe and the processors' defaults).
+INTENSITY_VALUES: dict[str, float] = {"normal": 0.55, "strong": 1.0}
 MELD_EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 
 #: RAVDESS label -> MELD label. ``calm`` has no MELD counterpart and folds into neutral.

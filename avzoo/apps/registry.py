@@ -1,4 +1,4 @@
-"""The model families of the zoo, where their demo UIs live, and whether each is usable here.
+"""Which model families the zoo can serve here, and their demo UIs (the families are :mod:`avzoo.families`).
 
 A family is *available* when its Gradio UI module imports and its bundled checkpoint is on disk
 (``avzoo/pretrained/<family id>/`` holding ``config.json`` and safetensors weights). Nothing is
@@ -17,31 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+from avzoo.families import FAMILIES, PRETRAINED_DIR, Family, get_family
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Family:
-    """One model family: its Hub id, what it does, its Space and the demo that the zoo shows."""
-
-    id: str
-    title: str
-    description: str
-    io: str
-    space: str
-    ui: str
-    checkpoint_dir: Path | None = field(default=None)
-
-    @property
-    def hub_id(self) -> str:
-        return f"avzoo/{self.id}"
-
-    @property
-    def checkpoint(self) -> Path:
-        """The bundled checkpoint folder (``avzoo/pretrained/<id>`` unless overridden)."""
-        return self.checkpoint_dir if self.checkpoint_dir is not None else PRETRAINED_DIR / self.id
 
 
 @dataclass(frozen=True)
@@ -61,71 +39,6 @@ SPACE_TITLES: dict[str, str] = {
     "speech-separation": "Speech separation",
     "attention-maps": "Attention maps",
 }
-
-FAMILIES: tuple[Family, ...] = (
-    Family(
-        id="av-lipsync",
-        title="AV Lipsync",
-        description=(
-            "Speech to 52 ARKit blendshapes at 30 fps, with a lipsync branch, an expression branch, "
-            "a mouth filter and streaming ONNX export."
-        ),
-        io="16 kHz speech (+ optional emotion) → (T, 52) blendshapes",
-        space="blendshape-animation",
-        ui="avzoo.apps.blendshape_animation:build_ui",
-    ),
-    Family(
-        id="koemorph",
-        title="KoeMorph",
-        description=(
-            "Speech to 52 ARKit blendshapes from two streams: log-mel for the mouth, "
-            "eGeMAPS prosody for the expression."
-        ),
-        io="16 kHz speech → (T, 52) blendshapes",
-        space="blendshape-animation",
-        ui="avzoo.apps.blendshape_animation:build_ui",
-    ),
-    Family(
-        id="av-fer",
-        title="AV-FER",
-        description=(
-            "Audio-visual emotion recognition over a talking-face clip: 8 RAVDESS emotions "
-            "per clip and per segment."
-        ),
-        io="face video + audio → 8 emotions",
-        space="fer",
-        ui="avzoo.apps.fer:build_ui",
-    ),
-    Family(
-        id="av-separator",
-        title="AV Separator",
-        description="Separates 2–6 talkers from one mixture, steered by a face track per talker.",
-        io="mixture + face tracks → one waveform per talker",
-        space="speech-separation",
-        ui="avzoo.apps.speech_separation:build_ui",
-    ),
-    Family(
-        id="text-audio-emotion",
-        title="Text-Audio Emotion",
-        description=(
-            "Emotion from what is said and how it is said (7 classes), with bidirectional "
-            "cross-modal attention maps."
-        ),
-        io="text + audio → 7 emotions + attention maps",
-        space="attention-maps",
-        ui="avzoo.apps.attention_maps:build_ui",
-    ),
-)
-
-
-def get_family(family_id: str, families: Iterable[Family] = FAMILIES) -> Family:
-    """The family with this id; ``ValueError`` listing the known ids otherwise."""
-    families = tuple(families)
-    for family in families:
-        if family.id == family_id:
-            return family
-    known = ", ".join(f.id for f in families)
-    raise ValueError(f"unknown model family {family_id!r}; known families: {known}")
 
 
 def _checkpoint_problem(folder: Path) -> str:
@@ -174,3 +87,15 @@ def family_status(family: Family) -> Status:
 def statuses(families: Iterable[Family] = FAMILIES) -> list[Status]:
     """Availability of every family, in registry order."""
     return [family_status(f) for f in families]
+
+
+__all__ = [
+    "FAMILIES",
+    "PRETRAINED_DIR",
+    "SPACE_TITLES",
+    "Family",
+    "Status",
+    "family_status",
+    "get_family",
+    "statuses",
+]

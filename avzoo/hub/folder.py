@@ -19,6 +19,7 @@ from transformers.processing_utils import ProcessorMixin
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from .cards import EvalJSON, load_eval_results, render_model_card
+from .vendor import vendor_avzoo_imports
 
 EVAL_RESULTS_NAME = "eval_results.json"
 #: Top-level packages a copied code file may not import: the Hub copy must run without avzoo installed.
@@ -113,18 +114,37 @@ def check_self_contained(folder: str | Path) -> None:
             )
 
 
+def _pipeline_info(pipeline_class: type) -> dict[str, Any]:
+    """``custom_pipelines`` entries of the tasks registered for ``pipeline_class`` (as transformers writes them)."""
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    info = {}
+    for task, impl in PIPELINE_REGISTRY.supported_tasks.items():
+        if impl.get("impl") is pipeline_class:
+            entry = {k: v for k, v in impl.items() if k not in ("impl", "pt")}
+            entry["impl"] = f"{pipeline_class.__module__.rsplit('.', 1)[-1]}.{pipeline_class.__name__}"
+            entry["pt"] = tuple(c.__name__ for c in impl.get("pt", ()))
+            info[task] = entry
+    if not info:
+        raise ValueError(f"{pipeline_class.__name__} is not registered with transformers' PIPELINE_REGISTRY")
+    return info
+
+
 def save_model_folder(
     model: PreTrainedModel,
     folder: str | Path,
     feature_extractor: Any | None = None,
     card: ModelCard | str | Mapping[str, Any] | None = None,
     eval_results: EvalJSON | None = None,
+    pipeline_class: type | None = None,
 ) -> Path:
     """Save everything a Hub repo of ``model`` needs into ``folder`` and return it.
 
     Writes ``config.json`` (with ``auto_map``), ``model.safetensors``, the feature extractor / processor config
-    (with its own ``auto_map``), the model's own ``.py`` files for ``trust_remote_code=True``,
-    ``eval_results.json`` when results are given, and ``README.md``.
+    (with its own ``auto_map``), the model's own ``.py`` files for ``trust_remote_code=True`` with the avzoo
+    modules they import vendored beside them (:func:`avzoo.hub.vendor.vendor_avzoo_imports`), the pipeline's
+    code and ``custom_pipelines`` entry when ``pipeline_class`` is given, ``eval_results.json`` when results are
+    given, and ``README.md``.
 
     ``card`` is template variables for :func:`render_model_card` (a dict, the default), or a finished
     ``ModelCard`` / markdown string; evaluation results can only be combined with template variables.
@@ -139,10 +159,24 @@ def save_model_folder(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
 
-    with _registered_for_auto(model, feature_extractor):
-        model.save_pretrained(folder)
-        if feature_extractor is not None:
-            feature_extractor.save_pretrained(folder)
+    from transformers.dynamic_module_utils import custom_object_save
+
+    had_pipelines = "custom_pipelines" in model.config.__dict__
+    saved_pipelines = model.config.__dict__.get("custom_pipelines")
+    try:
+        if pipeline_class is not None:
+            model.config.custom_pipelines = _pipeline_info(pipeline_class)
+            custom_object_save(pipeline_class, folder)
+        with _registered_for_auto(model, feature_extractor):
+            model.save_pretrained(folder)
+            if feature_extractor is not None:
+                feature_extractor.save_pretrained(folder)
+    finally:
+        if had_pipelines:
+            model.config.custom_pipelines = saved_pipelines
+        else:
+            model.config.__dict__.pop("custom_pipelines", None)
+    vendor_avzoo_imports(folder)
     check_self_contained(folder)
 
     if results:

@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from avzoo.arkit import ARKIT_NAMES
+
 #: Channels the filter acts on: the jaw, the lips and the tongue.
 MOUTH_PREFIXES = ("jaw", "mouth", "tongue")
 #: A channel's utterance level is at least this, so near-silent channels are not normalised up to 1.
@@ -47,23 +49,6 @@ MIN_LEVEL = 0.05
 RATIO_EPS = 1e-6
 #: Truncation error bound of :func:`ema_window`'s impulse response.
 EMA_TOLERANCE = 1e-7
-# The canonical order (also in configuration_av_lipsync.ARKIT_NAMES, which imports this module).
-_ARKIT_ORDER = (
-    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
-    "eyeSquintLeft", "eyeWideLeft",
-    "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight",
-    "eyeSquintRight", "eyeWideRight",
-    "jawForward", "jawLeft", "jawRight", "jawOpen",
-    "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight",
-    "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
-    "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
-    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
-    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight",
-    "mouthUpperUpLeft", "mouthUpperUpRight",
-    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
-    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft", "noseSneerRight",
-    "tongueOut",
-)  # fmt: skip
 
 #: Offline defaults: chosen by ``benchmarks/crisp_mouth.py`` on fabricated tracks (blurred, shrunk, noisy viseme
 #: tracks), so recalibrate them on a trained model's validation predictions.
@@ -103,10 +88,10 @@ TYPICAL_LEVEL = {
 #: Streaming defaults, from the same benchmark: alpha from :func:`calibrate_stream`, absolute per-channel edges.
 DEFAULT_STREAM = {
     "alpha": 0.601,
-    "edge0": [round(DEFAULT_OFFLINE["edge0"] * TYPICAL_LEVEL.get(n, 0.0), 5) for n in _ARKIT_ORDER],
+    "edge0": [round(DEFAULT_OFFLINE["edge0"] * TYPICAL_LEVEL.get(n, 0.0), 5) for n in ARKIT_NAMES],
     "edge1": [
         round(DEFAULT_OFFLINE["edge1"] * TYPICAL_LEVEL.get(n, 1.0 / DEFAULT_OFFLINE["edge1"]), 5)
-        for n in _ARKIT_ORDER
+        for n in ARKIT_NAMES
     ],
     "scale": DEFAULT_OFFLINE["scale"],
 }
@@ -115,10 +100,6 @@ DEFAULT_STREAM = {
 def mouth_channels(names: Sequence[str]) -> list[int]:
     """Indices of the channels in ``names`` the filter acts on (jaw*, mouth*, tongue*)."""
     return [i for i, n in enumerate(names) if n.startswith(MOUTH_PREFIXES)]
-
-
-def _default_names() -> tuple[str, ...]:
-    return _ARKIT_ORDER
 
 
 def alpha_from_sigma(sigma: float) -> float:
@@ -169,9 +150,9 @@ def smoothstep(edge0: Any, edge1: Any, x: Any) -> Any:
 
 def _seal_indices(width: int) -> tuple[int, int, int, int] | None:
     """(mouthClose, jawOpen, mouthPressLeft, mouthPressRight) in the canonical layout, else None."""
-    if width != len(_ARKIT_ORDER):
+    if width != len(ARKIT_NAMES):
         return None
-    names = list(_ARKIT_ORDER)
+    names = list(ARKIT_NAMES)
     return tuple(names.index(n) for n in ("mouthClose", "jawOpen", "mouthPressLeft", "mouthPressRight"))
 
 
@@ -270,13 +251,13 @@ def _restore(out: np.ndarray, like: Any, single: bool, is_torch: bool) -> Any:
 
 def _channels(channels: Sequence[int] | Sequence[str] | None, width: int) -> list[int]:
     if channels is None:
-        names = _default_names()
+        names = ARKIT_NAMES
         if width != len(names):
             raise ValueError(f"blendshapes have {width} channels; pass channels= for a non-ARKit layout")
         return mouth_channels(names)
     chans = list(channels)
     if chans and isinstance(chans[0], str):
-        index = {n: i for i, n in enumerate(_default_names())}
+        index = {n: i for i, n in enumerate(ARKIT_NAMES)}
         try:
             chans = [index[c] for c in chans]
         except KeyError as err:

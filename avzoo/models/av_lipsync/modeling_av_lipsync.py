@@ -30,7 +30,7 @@ from transformers.utils import ModelOutput
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_av_lipsync import AvLipsyncConfig
-from .crisp_mouth import CrispMouthStream, crisp_mouth
+from .loss_av_lipsync import AvLipsyncLossWeights, av_lipsync_loss
 
 #: Prosody features per frame computed from the log-mel: mean, standard deviation, four band means.
 NUM_PROSODY = 6
@@ -170,14 +170,27 @@ def prosody(features: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class AvLipsyncOutput(ModelOutput):
-    """Outputs of :class:`AvLipsyncModel` (``loss`` first and None without labels).
+    """Outputs of :class:`AvLipsyncModel`.
 
     blendshapes: (B, T, 52) in [0, 1], canonical order: both branches.
     lipsync_blendshapes: (B, T, 52): the lipsync branch alone (expression channels 0 = rest).
     lipsync_hidden_state, expression_hidden_state: (B, T, H) per-frame hidden states of the two stacks.
-    lip_seal: (B, T) probability that the lips are sealed (``config.lip_seal`` models; else None).
+    lip_seal, seal_logits: (B, T) probability (and logit) that the lips are sealed (``config.lip_seal``; else None).
     phone_logits: (B, T, V) logits of the frame's phone over ``config.phone_labels_vocab`` (when it is set).
     """
+
+    blendshapes: torch.FloatTensor | None = None
+    lipsync_blendshapes: torch.FloatTensor | None = None
+    lipsync_hidden_state: torch.FloatTensor | None = None
+    expression_hidden_state: torch.FloatTensor | None = None
+    lip_seal: torch.FloatTensor | None = None
+    seal_logits: torch.FloatTensor | None = None
+    phone_logits: torch.FloatTensor | None = None
+
+
+@dataclass
+class AvLipsyncRegressionOutput(ModelOutput):
+    """Outputs of :class:`AvLipsyncForBlendshapeRegression`: ``loss`` (with ``labels``) and the base outputs."""
 
     loss: torch.FloatTensor | None = None
     blendshapes: torch.FloatTensor | None = None
@@ -185,35 +198,8 @@ class AvLipsyncOutput(ModelOutput):
     lipsync_hidden_state: torch.FloatTensor | None = None
     expression_hidden_state: torch.FloatTensor | None = None
     lip_seal: torch.FloatTensor | None = None
+    seal_logits: torch.FloatTensor | None = None
     phone_logits: torch.FloatTensor | None = None
-
-
-@dataclass
-class AvLipsyncLoss:
-    """A loss and its parts: ``loss = l1 + velocity_weight * velocity + seal_weight * seal``."""
-
-    loss: torch.Tensor
-    l1: torch.Tensor
-    velocity: torch.Tensor
-    velocity_weight: float
-    seal: torch.Tensor | None = None
-    seal_weight: float = 0.0
-
-
-#: The lip-state rule of ``avzoo.metrics``' blendshape_error (copied: this folder cannot import avzoo): closed
-#: when max(mouthClose, mean lip press, mean lip roll) >= 0.2 and the lip gap max(jawOpen - mouthClose, 0) < 0.1.
-SEAL_CLOSURE_THRESHOLD = 0.2
-SEAL_OPEN_THRESHOLD = 0.1
-
-
-def lips_sealed(frames: torch.Tensor, names: list[str] | tuple[str, ...]) -> torch.Tensor:
-    """(..., 52) blendshapes named ``names`` → (...) bool, True where the lips are closed (the metric's rule)."""
-    idx = {n: i for i, n in enumerate(names)}
-    press = (frames[..., idx["mouthPressLeft"]] + frames[..., idx["mouthPressRight"]]) / 2
-    roll = (frames[..., idx["mouthRollLower"]] + frames[..., idx["mouthRollUpper"]]) / 2
-    close, jaw = frames[..., idx["mouthClose"]], frames[..., idx["jawOpen"]]
-    closure = torch.maximum(close, torch.maximum(press, roll))
-    return (closure >= SEAL_CLOSURE_THRESHOLD) & ((jaw - close).clamp_min(0) < SEAL_OPEN_THRESHOLD)
 
 
 @dataclass
@@ -231,78 +217,6 @@ class AvLipsyncStreamState:
     @property
     def batch_size(self) -> int:
         return self.condition_queue.shape[0]
-
-
-def compute_loss(
-    predictions: torch.Tensor,
-    labels: torch.Tensor,
-    attention_mask: torch.Tensor | None = None,
-    *,
-    config: AvLipsyncConfig,
-    step: int | None = None,
-    channels: list[int] | None = None,
-    seal_logits: torch.Tensor | None = None,
-) -> AvLipsyncLoss:
-    """L1 + velocity loss with per-channel weights and a velocity warm-up, plus the lip-seal term.
-
-    Args:
-        predictions, labels: (B, T, 52) in canonical order.
-        attention_mask: (B, T), 1 on real frames (velocity pairs need both frames real).
-        config: the weights: ``loss_l1_weights``, ``loss_velocity_weights`` (name or name-prefix keys, e.g.
-            ``{"brow": 0.45}``), ``loss_velocity_weight`` and ``loss_velocity_warmup_steps``.
-        step: the optimiser step; the velocity weight ramps linearly from 0 at step 0 to its full value at
-            ``loss_velocity_warmup_steps``. None (evaluation) uses the full weight.
-        channels: only these channel indices count (e.g. the lipsync channels in phase 1).
-        seal_logits: (B, T) lip-seal logits of a ``lip_seal`` model: adds ``loss_seal_weight`` times their binary
-            cross-entropy against :func:`lips_sealed` of the labels, over real frames.
-
-    Both terms are weighted means over real frames and channels: ``l1 = sum(w |p - y| m) / sum(w m)``, and the
-    velocity term the same over first differences (per frame).
-    """
-    if predictions.shape != labels.shape:
-        raise ValueError(f"labels have shape {tuple(labels.shape)}, predictions {tuple(predictions.shape)}")
-    dtype, device = predictions.dtype, predictions.device
-    labels = labels.to(dtype)
-    width = predictions.shape[-1]
-    keep = torch.zeros(width, dtype=dtype, device=device)
-    keep[list(range(width)) if channels is None else channels] = 1.0
-    l1_w = torch.as_tensor(config.channel_weights(config.loss_l1_weights), dtype=dtype, device=device) * keep
-    vel_w = (
-        torch.as_tensor(config.channel_weights(config.loss_velocity_weights), dtype=dtype, device=device)
-        * keep
-    )
-    mask = (
-        torch.ones(predictions.shape[:2], dtype=dtype, device=device)
-        if attention_mask is None
-        else attention_mask.to(dtype)
-    )[..., None]
-    weights = mask * l1_w
-    l1 = ((predictions - labels).abs() * weights).sum() / weights.sum().clamp_min(1e-8)
-    if predictions.shape[1] >= 2:
-        pairs = mask[:, 1:] * mask[:, :-1] * vel_w
-        diff = (predictions.diff(dim=1) - labels.diff(dim=1)).abs()
-        velocity = (diff * pairs).sum() / pairs.sum().clamp_min(1e-8)
-    else:
-        velocity = predictions.new_zeros(())
-    ramp = 1.0
-    if step is not None and config.loss_velocity_warmup_steps > 0:
-        ramp = min(1.0, max(0.0, step / config.loss_velocity_warmup_steps))
-    weight = float(config.loss_velocity_weight) * ramp
-    loss = l1 + weight * velocity
-    seal = None
-    if seal_logits is not None:
-        target = lips_sealed(labels, config.blendshape_names).to(dtype)
-        bce = nn.functional.binary_cross_entropy_with_logits(seal_logits, target, reduction="none")
-        seal = (bce * mask[..., 0]).sum() / mask[..., 0].sum().clamp_min(1e-8)
-        loss = loss + config.loss_seal_weight * seal
-    return AvLipsyncLoss(
-        loss=loss,
-        l1=l1,
-        velocity=velocity,
-        velocity_weight=weight,
-        seal=seal,
-        seal_weight=config.loss_seal_weight if seal is not None else 0.0,
-    )
 
 
 # --- the model -----------------------------------------------------------------------------------------------------
@@ -356,22 +270,21 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         if config.lip_seal:
             self._seal_jaw = config.lipsync_channels.index("jawOpen")
             self._seal_close = config.lipsync_channels.index("mouthClose")
+        self._lipsync_frozen = False
         self.post_init()
-        if config.freeze_lipsync:
-            self.freeze_lipsync()
 
     # --- phase-2 training ----------------------------------------------------------------------------------------
 
     @property
     def lipsync_frozen(self) -> bool:
-        return bool(self.config.freeze_lipsync)
+        return self._lipsync_frozen
 
     def freeze_lipsync(self, freeze: bool = True) -> None:
         """Freeze (or unfreeze) the lipsync branch: no gradients, always in eval mode (dropout off).
 
-        Its outputs then stay bit-identical while the expression branch trains. Recorded in the config.
+        Its outputs then stay bit-identical while the expression branch trains (phase 2 of the recipe).
         """
-        self.config.freeze_lipsync = bool(freeze)
+        self._lipsync_frozen = bool(freeze)
         for param in self.lipsync.parameters():
             param.requires_grad_(not freeze)
         if freeze:
@@ -381,10 +294,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
 
     def train(self, mode: bool = True) -> AvLipsyncModel:
         super().train(mode)
-        if getattr(self.config, "freeze_lipsync", False):
-            # Loading a checkpoint replaces the parameters, so the freeze is re-applied here as well.
-            for param in self.lipsync.parameters():
-                param.requires_grad_(False)
+        if getattr(self, "_lipsync_frozen", False):
             self.lipsync.eval()
         return self
 
@@ -410,7 +320,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         if not isinstance(input_features, torch.Tensor) or not input_features.is_floating_point():
             raise ValueError(
                 f"input_features must be a float tensor (batch, frames, {self.config.n_mels}) of log-mel frames "
-                "from AvLipsyncFeatureExtractor"
+                "from AvLipsyncProcessor"
             )
         if input_features.ndim != 3 or input_features.shape[-1] != self.config.n_mels:
             raise ValueError(
@@ -428,7 +338,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         if condition.shape != (batch, frames, c):
             raise ValueError(
                 f"condition must be (batch, frames, {c}) or (batch, {c}) matching input_features "
-                f"({batch}, {frames}, ...), got {tuple(condition.shape)}; see AvLipsyncConfig.condition_for"
+                f"({batch}, {frames}, ...), got {tuple(condition.shape)}; see AvLipsyncProcessor.condition_for"
             )
         if not torch.isfinite(condition).all():
             raise ValueError("condition contains NaN/inf")
@@ -523,40 +433,22 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         input_features: torch.Tensor,
         condition: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        lengths: torch.Tensor | None = None,
-        loss_step: int | None = None,
-        loss_branch: str = "full",
-        phone_labels: torch.Tensor | None = None,
         **kwargs,
     ) -> AvLipsyncOutput:
         """Blendshapes for a batch of utterances.
 
         Args:
-            input_features: (B, T, n_mels) normalised log-mel at ``fps`` (from :class:`AvLipsyncFeatureExtractor`).
-            condition: (B, T, C) or (B, C) emotion condition (see :class:`AvLipsyncConfig`); default zeros (neutral).
-            attention_mask: (B, T), 1 on real frames, 0 on right padding; or ``lengths`` (B,) instead.
-            labels: (B, T, 52) target blendshapes; gives ``loss`` (:func:`compute_loss`).
-            loss_step: optimiser step for the velocity warm-up (None: full weight).
-            loss_branch: ``"full"`` scores ``blendshapes`` on all channels; ``"lipsync"`` scores
-                ``lipsync_blendshapes`` on the lipsync channels only (phase 1).
-            phone_labels: (B, T) indices into ``config.phone_labels_vocab`` (-100 = ignore); with ``labels``, adds
-                ``loss_phone_weight`` times the phone head's cross-entropy.
+            input_features: (B, T, n_mels) normalised log-mel at ``fps`` (from :class:`AvLipsyncProcessor`).
+            condition: (B, T, C) or (B, C) emotion condition (``AvLipsyncProcessor.condition_for``); default zeros
+                (neutral).
+            attention_mask: (B, T), 1 on real frames, 0 on right padding.
         """
         features = self._check_features(input_features)
         batch, frames, _ = features.shape
-        if lengths is not None:
-            if attention_mask is not None:
-                raise ValueError("pass attention_mask or lengths, not both")
-            lengths = torch.as_tensor(lengths, device=features.device).reshape(-1)
-            if lengths.shape[0] != batch:
-                raise ValueError(
-                    f"lengths must have one entry per item ({batch}), got {tuple(lengths.shape)}"
-                )
-            attention_mask = torch.arange(frames, device=features.device)[None, :] < lengths[:, None]
         condition = self._check_condition(condition, batch, frames, features)
         mask = None
         if attention_mask is not None:
+            attention_mask = torch.as_tensor(attention_mask, device=features.device)
             if attention_mask.shape != (batch, frames):
                 raise ValueError(
                     f"attention_mask must be (batch, frames) = ({batch}, {frames}), got {tuple(attention_mask.shape)}"
@@ -571,52 +463,16 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         if mask is not None:
             blendshapes = blendshapes * mask
             lipsync_only = lipsync_only * mask
-
         phone_logits = None
         if self.config.phone_labels_vocab:
             phone_logits = self.lipsync.phone_head(lipsync_hidden)
-        loss = None
-        if labels is not None:
-            if loss_branch not in ("full", "lipsync"):
-                raise ValueError(f"loss_branch must be 'full' or 'lipsync', got {loss_branch!r}")
-            labels = torch.as_tensor(labels, dtype=blendshapes.dtype, device=blendshapes.device)
-            if loss_branch == "full":
-                loss = compute_loss(
-                    blendshapes,
-                    labels,
-                    attention_mask,
-                    config=self.config,
-                    step=loss_step,
-                    seal_logits=seal_logits,
-                ).loss
-            else:
-                channels = self.config.channel_indices(self.config.lipsync_channels)
-                loss = compute_loss(
-                    lipsync_only,
-                    labels,
-                    attention_mask,
-                    config=self.config,
-                    step=loss_step,
-                    channels=channels,
-                    seal_logits=seal_logits,
-                ).loss
-            if phone_labels is not None:
-                if phone_logits is None:
-                    raise ValueError("phone_labels need a model with config.phone_labels_vocab set")
-                targets = torch.as_tensor(phone_labels, device=phone_logits.device).long()
-                if targets.shape != phone_logits.shape[:2]:
-                    raise ValueError(f"phone_labels must be (batch, frames), got {tuple(targets.shape)}")
-                if attention_mask is not None:
-                    targets = targets.masked_fill(attention_mask == 0, -100)
-                ce = nn.functional.cross_entropy(phone_logits.transpose(1, 2), targets, ignore_index=-100)
-                loss = loss + self.config.loss_phone_weight * ce
         return AvLipsyncOutput(
-            loss=loss,
             blendshapes=blendshapes,
             lipsync_blendshapes=lipsync_only,
             lipsync_hidden_state=lipsync_hidden,
             expression_hidden_state=expression_hidden,
             lip_seal=None if seal_logits is None else torch.sigmoid(seal_logits),
+            seal_logits=seal_logits,
             phone_logits=phone_logits,
         )
 
@@ -711,29 +567,64 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         )
         return out, new_state
 
-    # --- post-processing -----------------------------------------------------------------------------------------
-
-    def crisp_mouth(self, blendshapes: Any, **overrides: Any) -> Any:
-        """Offline mouth filter with this checkpoint's ``crisp_mouth_offline`` parameters (overridable)."""
-        return crisp_mouth(blendshapes, **{**self.config.crisp_mouth_offline, **overrides})
-
-    def crisp_mouth_stream(self, **overrides: Any) -> CrispMouthStream:
-        """Streaming mouth filter with this checkpoint's ``crisp_mouth_stream`` parameters (overridable)."""
-        params = {**self.config.crisp_mouth_stream, **overrides}
-        return CrispMouthStream(**params, num_channels=self.config.num_blendshapes)
-
-    def streamer(self, feature_extractor: Any, **kwargs: Any):
+    def streamer(self, processor: Any, **kwargs: Any):
         """An :class:`AvLipsyncStreamer` for raw audio chunks (see ``streaming_av_lipsync.py``)."""
         from .streaming_av_lipsync import AvLipsyncStreamer
 
-        return AvLipsyncStreamer(self, feature_extractor, **kwargs)
+        return AvLipsyncStreamer(self, processor, **kwargs)
+
+
+class AvLipsyncForBlendshapeRegression(AvLipsyncPreTrainedModel):
+    """av-lipsync with its training loss: ``labels`` (B, T, 52) give ``loss``, the loss the recipe minimises.
+
+    The loss weights and the scored branch are the caller's (the recipe's) to choose per call; see
+    ``loss_av_lipsync.py``. Loads any av-lipsync checkpoint (the base model's weights sit under ``av_lipsync``).
+    """
+
+    def __init__(self, config: AvLipsyncConfig):
+        super().__init__(config)
+        self.av_lipsync = AvLipsyncModel(config)
+        self.post_init()
+
+    def freeze_lipsync(self, freeze: bool = True) -> None:
+        """See :meth:`AvLipsyncModel.freeze_lipsync`."""
+        self.av_lipsync.freeze_lipsync(freeze)
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        phone_labels: torch.Tensor | None = None,
+        loss_weights: AvLipsyncLossWeights | None = None,
+        branch: str = "full",
+        **kwargs,
+    ) -> AvLipsyncRegressionOutput:
+        """Blendshapes and, with ``labels`` (B, T, 52), the training loss.
+
+        Args (besides :meth:`AvLipsyncModel.forward`'s):
+            labels: (B, T, 52) target blendshapes.
+            phone_labels: (B, T) indices into ``config.phone_labels_vocab`` (-100 = ignore) for the phone head.
+            loss_weights: the terms' weights (default :class:`AvLipsyncLossWeights`, the bundled model's).
+            branch: ``"full"`` scores ``blendshapes`` on all channels; ``"lipsync"`` scores the lipsync branch
+                alone on the lipsync channels (phase 1).
+        """
+        out = self.av_lipsync(input_features, condition=condition, attention_mask=attention_mask)
+        loss = None
+        if labels is not None:
+            loss = av_lipsync_loss(
+                out, labels, attention_mask, self.config, loss_weights, branch, phone_labels
+            ).loss
+        return AvLipsyncRegressionOutput(loss=loss, **out)
 
 
 __all__ = [
-    "AvLipsyncLoss",
+    "AvLipsyncForBlendshapeRegression",
     "AvLipsyncModel",
     "AvLipsyncOutput",
     "AvLipsyncPreTrainedModel",
+    "AvLipsyncRegressionOutput",
     "AvLipsyncStreamState",
-    "compute_loss",
 ]

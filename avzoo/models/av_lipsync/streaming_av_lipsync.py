@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from avzoo.io.audio import MAX_CHANNELS, MAX_FLOAT_PEAK, to_float32, validate_sampling_rate
+
 from .crisp_mouth import CrispMouthStream
-from .feature_extraction_av_lipsync import MAX_FLOAT_PEAK, to_float32, validate_sampling_rate
 
 
 class AvLipsyncStreamer:
@@ -29,28 +30,33 @@ class AvLipsyncStreamer:
 
     Args:
         model: an :class:`AvLipsyncModel` (put in eval mode here).
-        feature_extractor: its :class:`AvLipsyncFeatureExtractor`.
+        processor: its :class:`AvLipsyncProcessor` (features, conditions and the mouth filter's settings).
         sampling_rate: rate of the chunks (default the extractor's, 16 kHz); other rates are resampled on the
             fly with ``soxr.ResampleStream``.
-        condition: a ``(C,)`` condition vector (see ``AvLipsyncConfig.condition_for``) for the frames to come;
-            None is neutral. Change it between pushes with :meth:`set_condition` or ``push(..., condition=)``.
-        crisp_mouth: False (raw model output), True (the model config's streaming filter parameters), a dict of
-            parameters, or a :class:`CrispMouthStream`.
+        emotion, intensity: the emotion of the frames to come (a label, a ``{label: probability}`` dict or None for
+            neutral; see ``AvLipsyncProcessor.condition_for``). Change it between pushes with :meth:`set_emotion`.
+        condition: a ready ``(C,)`` condition vector instead of ``emotion`` (or ``push(..., condition=)``).
+        crisp_mouth: False (raw model output), True (the processor's streaming filter parameters), a dict of
+            parameter overrides, or a :class:`CrispMouthStream`.
 
-    Chunks are 1-D mono or 2-D (samples, channels), float in [-1, 1] or integer PCM.
+    Chunks are 1-D mono or 2-D, float in [-1, 1] or integer PCM. A 2-D chunk's channel axis is the one with at
+    most 16 entries when only one axis has; when both have (tiny chunks) it is (samples, channels), as audio
+    callbacks deliver it, if there are more samples than channels, else the chunk is refused as ambiguous.
     """
 
     def __init__(
         self,
         model: Any,
-        feature_extractor: Any,
+        processor: Any,
         *,
         sampling_rate: int | float | None = None,
+        emotion: Any = None,
+        intensity: float | str = 1.0,
         condition: Any = None,
         crisp_mouth: bool | dict | CrispMouthStream = False,
     ):
         self.model = model.eval()
-        self.feature_extractor = feature_extractor
+        self.processor = feature_extractor = processor
         if feature_extractor.feature_size != model.config.n_mels:
             raise ValueError(
                 f"the feature extractor makes {feature_extractor.feature_size} mel bands, the model takes "
@@ -62,15 +68,24 @@ class AvLipsyncStreamer:
         if isinstance(crisp_mouth, CrispMouthStream):
             self.filter: CrispMouthStream | None = crisp_mouth
         elif crisp_mouth is True:
-            self.filter = model.crisp_mouth_stream()
+            self.filter = processor.crisp_mouth_streamer()
         elif isinstance(crisp_mouth, dict):
-            self.filter = model.crisp_mouth_stream(**crisp_mouth)
+            self.filter = processor.crisp_mouth_streamer(**crisp_mouth)
         elif crisp_mouth is False or crisp_mouth is None:
             self.filter = None
         else:
             raise ValueError("crisp_mouth must be True/False, a dict of parameters or a CrispMouthStream")
-        self.set_condition(condition)
+        if condition is not None and emotion is not None:
+            raise ValueError("pass emotion or condition, not both")
+        if condition is not None:
+            self.set_condition(condition)
+        else:
+            self.set_emotion(emotion, intensity)
         self.reset()
+
+    @property
+    def feature_extractor(self) -> Any:
+        return self.processor
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -104,8 +119,12 @@ class AvLipsyncStreamer:
             condition.detach().cpu() if isinstance(condition, torch.Tensor) else condition, np.float32
         )
         if arr.shape != (size,) or not np.isfinite(arr).all():
-            raise ValueError(f"condition must be {size} finite values (see AvLipsyncConfig.condition_for)")
+            raise ValueError(f"condition must be {size} finite values (see AvLipsyncProcessor.condition_for)")
         self._condition = arr
+
+    def set_emotion(self, emotion: Any, intensity: float | str = 1.0) -> None:
+        """Emotion for the frames computed from now on (see ``AvLipsyncProcessor.condition_for``)."""
+        self.set_condition(self.processor.condition_for(emotion, intensity))
 
     @property
     def frames_emitted(self) -> int:
@@ -133,7 +152,17 @@ class AvLipsyncStreamer:
     def _mono(self, chunk: Any) -> np.ndarray:
         arr = to_float32(chunk, "chunk")
         if arr.ndim == 2:
-            arr = arr.mean(axis=1, dtype=np.float32)  # (samples, channels), as audio callbacks deliver it
+            rows, cols = arr.shape
+            if rows <= MAX_CHANNELS < cols:
+                arr = arr.mean(axis=0, dtype=np.float32)  # (channels, samples)
+            elif cols <= MAX_CHANNELS and rows > cols:
+                arr = arr.mean(axis=1, dtype=np.float32)  # (samples, channels), as audio callbacks deliver it
+            else:
+                raise ValueError(
+                    f"chunk has shape {arr.shape}: cannot tell the channel axis. Pass 1-D mono, or 2-D "
+                    f"(samples, channels) / (channels, samples) with at most {MAX_CHANNELS} channels and more "
+                    "samples than channels"
+                )
         if arr.ndim != 1:
             raise ValueError(f"chunk must be 1-D (samples) or 2-D (samples, channels), got shape {arr.shape}")
         if not np.isfinite(arr).all():

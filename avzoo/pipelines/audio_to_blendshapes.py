@@ -1,0 +1,137 @@
+"""The ``"audio-to-blendshapes"`` pipeline: speech in, a ``(T, 52)`` ARKit track with its names and fps out.
+
+::
+
+    import avzoo  # registers the task
+    from transformers import pipeline
+
+    animate = pipeline("audio-to-blendshapes", model="avzoo/av-lipsync")  # or avzoo/koemorph
+    out = animate("speech.wav", emotion="happy", intensity="normal", crisp_mouth=True)
+    out["blendshapes"]  # (T, 52) float32 in [0, 1]; out["names"], out["fps"]
+
+Inputs: a file path (any format FFmpeg reads), an array with ``sampling_rate=`` (any rate, mono or
+multi-channel), an ``{"array", "sampling_rate"}`` dict (a decoded ``datasets`` Audio value, or transformers'
+``{"raw", "sampling_rate"}``), an undecoded ``{"path", "bytes"}`` Audio value, or a torchcodec ``AudioDecoder``
+(what ``datasets`` Audio columns give). A list of inputs gives a list of results. Every input goes through the
+processor's checks (silence, clipping, NaN, rate, length), which raise ``ValueError`` naming the problem.
+
+Any family whose processor has ``post_process_blendshapes`` and ``blendshape_names`` serves this task. A Hub
+copy of the model carries this file as remote code (``custom_pipelines`` in its config.json).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import Pipeline
+
+from avzoo.io.audio import load_audio
+
+#: The task name users pass to ``pipeline(...)``.
+TASK = "audio-to-blendshapes"
+
+
+class AudioToBlendshapesPipeline(Pipeline):
+    """Speech → blendshapes with a processor that has ``post_process_blendshapes`` (see the module docstring).
+
+    Call options: ``emotion`` (label, ``{label: probability}`` or None), ``intensity`` (number in [0, 1] or
+    ``"normal"``/``"strong"``), ``crisp_mouth`` (False, True or a dict of filter overrides) and
+    ``sampling_rate`` (for array inputs).
+    """
+
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = True
+    _load_tokenizer = False
+
+    def _sanitize_parameters(
+        self,
+        emotion: Any = None,
+        intensity: float | str | None = None,
+        crisp_mouth: bool | dict | None = None,
+        sampling_rate: int | float | None = None,
+        **kwargs: Any,
+    ) -> tuple[dict, dict, dict]:
+        if kwargs:
+            raise ValueError(
+                f"unknown option(s) {sorted(kwargs)}; accepted: emotion, intensity, crisp_mouth, sampling_rate"
+            )
+        preprocess: dict[str, Any] = {}
+        if emotion is not None:
+            preprocess["emotion"] = emotion
+        if intensity is not None:
+            preprocess["intensity"] = intensity
+        if sampling_rate is not None:
+            preprocess["sampling_rate"] = sampling_rate
+        postprocess = {} if crisp_mouth is None else {"crisp_mouth": crisp_mouth}
+        return preprocess, {}, postprocess
+
+    def _audio(self, inputs: Any, sampling_rate: int | float | None) -> tuple[Any, int | float]:
+        """Samples and their rate, from any accepted input form."""
+        fe = self.feature_extractor
+        limits = {
+            "max_seconds": fe.max_seconds,
+            "allow_silence": fe.allow_silence,
+            "max_clipped_fraction": fe.max_clipped_fraction,
+        }
+        if isinstance(inputs, (str, os.PathLike)):
+            return load_audio(inputs, fe.sampling_rate, **limits), fe.sampling_rate
+        if hasattr(inputs, "get_all_samples"):  # torchcodec AudioDecoder, as datasets' Audio decodes to
+            samples = inputs.get_all_samples()
+            return samples.data, samples.sample_rate
+        if isinstance(inputs, dict):
+            array = inputs.get("array", inputs.get("raw"))
+            if array is not None:
+                if "sampling_rate" not in inputs:
+                    raise ValueError("an audio dict needs 'sampling_rate' next to its 'array' (or 'raw')")
+                return array, inputs["sampling_rate"]
+            if inputs.get("bytes"):
+                suffix = Path(str(inputs.get("path") or "audio.wav")).suffix or ".wav"
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / f"audio{suffix}"
+                    path.write_bytes(inputs["bytes"])
+                    return load_audio(path, fe.sampling_rate, **limits), fe.sampling_rate
+            if inputs.get("path"):
+                return load_audio(inputs["path"], fe.sampling_rate, **limits), fe.sampling_rate
+            raise ValueError("an audio dict needs 'array' and 'sampling_rate', or 'path' / 'bytes'")
+        if isinstance(inputs, (np.ndarray, torch.Tensor, list, tuple)):
+            if sampling_rate is None:
+                raise ValueError(
+                    "an array input needs its rate: pipe(array, sampling_rate=16000), or pass "
+                    "{'array': ..., 'sampling_rate': ...}"
+                )
+            return inputs, sampling_rate
+        raise ValueError(
+            "input must be a file path, an array with sampling_rate=, an {'array', 'sampling_rate'} dict, a "
+            f"{{'path', 'bytes'}} dict or an AudioDecoder; got {type(inputs).__name__}"
+        )
+
+    def preprocess(
+        self,
+        inputs: Any,
+        emotion: Any = None,
+        intensity: float | str = 1.0,
+        sampling_rate: int | float | None = None,
+    ) -> dict[str, Any]:
+        audio, rate = self._audio(inputs, sampling_rate)
+        batch = self.feature_extractor(audio, sampling_rate=rate, emotion=emotion, intensity=intensity)
+        return dict(batch)
+
+    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        outputs = self.model(**model_inputs)
+        return {"blendshapes": outputs.blendshapes, "attention_mask": model_inputs.get("attention_mask")}
+
+    def postprocess(self, model_outputs: dict[str, Any], crisp_mouth: bool | dict = False) -> dict[str, Any]:
+        fe = self.feature_extractor
+        (track,) = fe.post_process_blendshapes(
+            model_outputs["blendshapes"], model_outputs.get("attention_mask"), crisp_mouth=crisp_mouth
+        )
+        return {"blendshapes": track, "names": list(fe.blendshape_names), "fps": float(fe.fps)}
+
+
+__all__ = ["TASK", "AudioToBlendshapesPipeline"]
