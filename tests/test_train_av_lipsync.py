@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from avzoo.models.av_lipsync import AvLipsyncModel
+from avzoo.models.av_lipsync import AvLipsyncForBlendshapeRegression, AvLipsyncModel, AvLipsyncProcessor
 from avzoo.synth.corpus import CorpusConfig, build_corpus
 from avzoo.train.augment import Augmenter
 from avzoo.train.av_lipsync import AvLipsyncTrainConfig, main
@@ -40,6 +40,11 @@ def test_phase2_keeps_phase1_lipsync_bit_identical(corpus, tmp_path):
     assert torch.equal(oa.lipsync_blendshapes, ob.lipsync_blendshapes)
     assert not torch.equal(oa.blendshapes, ob.blendshapes)  # the expression branch did train
     assert (p2.final_dir / "preprocessor_config.json").exists()
+    # The processor saved with the model is the one phase 1 fitted (normalisation), loadable on its own.
+    assert (
+        AvLipsyncProcessor.from_pretrained(p2.final_dir).mel_mean
+        == AvLipsyncProcessor.from_pretrained(p1.final_dir).mel_mean
+    )
     assert np.isfinite(p1.eval_history[-1]["eval_lipsync_mae"])
 
 
@@ -67,13 +72,12 @@ def test_phone_head_learns_frame_phones_and_phase1_can_continue(corpus, tmp_path
     assert losses[-1] < losses[0]  # the phone cross-entropy is being learned
     x = torch.randn(1, 20, 80)
     labels = torch.rand(1, 20, 52)
-    out = model(x, labels=labels, loss_branch="lipsync")
+    head = AvLipsyncForBlendshapeRegression.from_pretrained(more.final_dir).eval()
+    out = head(x, labels=labels, branch="lipsync")
     assert out.phone_logits.shape == (1, 20, len(PHONES))
-    with_phones = model(
-        x, labels=labels, loss_branch="lipsync", phone_labels=torch.zeros(1, 20, dtype=torch.long)
-    )
+    with_phones = head(x, labels=labels, branch="lipsync", phone_labels=torch.zeros(1, 20, dtype=torch.long))
     assert with_phones.loss > out.loss
-    plain = AvLipsyncModel.from_pretrained(base.final_dir)
+    plain = AvLipsyncForBlendshapeRegression.from_pretrained(base.final_dir)
     with pytest.raises(ValueError, match="phone_labels_vocab"):
         plain(x, labels=labels, phone_labels=torch.zeros(1, 20, dtype=torch.long))
 
@@ -85,16 +89,47 @@ def test_config_errors():
         AvLipsyncTrainConfig(phase=3)
     with pytest.raises(ValueError, match="silence_rate"):
         AvLipsyncTrainConfig(silence_rate=1.0)
+    with pytest.raises(ValueError, match="mse_weight"):
+        AvLipsyncTrainConfig(mse_weight=-1.0)
+
+
+def test_loss_weights_ramp_velocity_and_default_to_the_bundled_model():
+    config = AvLipsyncTrainConfig(loss_velocity_warmup_steps=100)
+    assert config.loss_weights(0).velocity_weight == 0.0
+    assert config.loss_weights(50).velocity_weight == pytest.approx(0.5)
+    assert config.loss_weights(500).velocity_weight == config.loss_weights(None).velocity_weight == 1.0
+    from avzoo.models.av_lipsync import AvLipsyncLossWeights
+
+    assert config.loss_weights(None) == AvLipsyncLossWeights()
+
+
+def test_recipe_loss_is_the_head_loss(corpus):
+    """What compute_loss returns is out.loss of the task head: one loss, defined once."""
+    from avzoo.models.av_lipsync import AvLipsyncConfig, av_lipsync_loss
+    from avzoo.train.av_lipsync import LipsyncDataset, collate, load_split
+
+    torch.manual_seed(0)
+    config = AvLipsyncTrainConfig(corpus_dir=str(corpus), augment=False)
+    ds = LipsyncDataset(load_split(str(corpus), "train"), AvLipsyncProcessor(), config, None, train=True)
+    batch = collate([ds[0], ds[1]])
+    model = AvLipsyncForBlendshapeRegression(AvLipsyncConfig(**TINY)).eval()
+    weights = config.loss_weights(10)
+    inputs = {k: batch[k] for k in ("input_features", "condition", "attention_mask")}
+    out = model(**inputs, labels=batch["labels"], loss_weights=weights, branch="lipsync")
+    base = model.av_lipsync(**inputs)
+    expected = av_lipsync_loss(
+        base, batch["labels"], batch["attention_mask"], model.config, weights, "lipsync"
+    )
+    assert torch.equal(out.loss, expected.loss)
+    assert batch["input_features"].shape[:2] == batch["labels"].shape[:2] == batch["attention_mask"].shape
 
 
 def test_silence_items_are_quiet_noise_with_the_rest_pose(corpus):
-    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor
     from avzoo.train.av_lipsync import PHONES, LipsyncDataset, load_split
 
-    data = load_split(str(corpus), "train")
-    fe = AvLipsyncFeatureExtractor()
+    rows = load_split(str(corpus), "train")
     config = AvLipsyncTrainConfig(silence_rate=0.5, phone_head=True, max_frames=60)
-    ds = LipsyncDataset(data, AvLipsyncConfig(), fe, config, None, train=True)
+    ds = LipsyncDataset(rows, AvLipsyncProcessor(), config, None, train=True)
     items = [ds[i] for i in range(len(ds))]
     quiet = [x for x in items if not x["labels"].any()]
     assert 0 < len(quiet) < len(items)  # some, not all, items are replaced

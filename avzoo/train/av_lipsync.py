@@ -19,26 +19,31 @@ from __future__ import annotations
 import io
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
-import torch
 from datasets import Audio
 from torch.utils.data import Dataset
 
-from avzoo.emotions import RAVDESS_EMOTIONS, RAVDESS_INTENSITIES
-from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+from avzoo.models.av_lipsync import (
+    AvLipsyncConfig,
+    AvLipsyncForBlendshapeRegression,
+    AvLipsyncLossWeights,
+    AvLipsyncProcessor,
+)
 from avzoo.synth.corpus import load_corpus
 from avzoo.synth.mixtures import coloured_noise
 from avzoo.synth.visemes import TARGETS
 from avzoo.train.augment import Augmenter
 from avzoo.train.config import TrainConfig
+from avzoo.train.data import SequenceCollator, crop_item, crop_start
 from avzoo.train.loop import train
 
-INTENSITY_GAIN = {"normal": 0.55, "strong": 1.0}
-SAMPLES_PER_FRAME = 16000 / 30
+_DEFAULT_LOSS = AvLipsyncLossWeights()
 
 
 @dataclass
@@ -52,11 +57,6 @@ class AvLipsyncTrainConfig(TrainConfig):
     babble_dir: str | None = None  # LibriSpeech train-clean-100 folder for background talkers
     zero_condition_rate: float = 0.5  # share of neutral utterances trained with the all-zeros condition
     model: dict = field(default_factory=dict)  # AvLipsyncConfig overrides (phase 1)
-    # A squared-error term next to the model's L1 + velocity loss: L1 alone drives sparse channels (lip
-    # press, rolls, mouthClose: zero on most frames) to their conditional median, zero, and they never fire.
-    mse_weight: float = 4.0
-    active_weight: float = 2.0  # extra weight on frames where a channel is active (target > 0.05)
-    closure_active_weight: float = 4.0  # the same for the lip-closure channels
     max_train_utterances: int = 0  # 0: all
     # Phase 1: an auxiliary head classifies each frame's phone from the lipsync state (the corpus knows every
     # phone's timing). It teaches the branch to hear phones faster than the blendshape targets alone.
@@ -68,6 +68,23 @@ class AvLipsyncTrainConfig(TrainConfig):
     # Phase 2: lipsync channels the expression branch may add (logit) deltas to. The corpus' expressions also
     # move lip press, shrug and upper-lip raise (angry AU24, sad AU17, disgust AU10), not only the mouth corners.
     expression_shared_channels: list[str] = field(default_factory=list)
+    # The loss (avzoo.models.av_lipsync.loss_av_lipsync; the defaults are the bundled model's). The velocity weight
+    # ramps linearly from 0 to loss_velocity_weight over loss_velocity_warmup_steps optimiser steps.
+    loss_l1_weights: dict = field(default_factory=lambda: dict(_DEFAULT_LOSS.l1_weights))
+    loss_velocity_weight: float = _DEFAULT_LOSS.velocity_weight
+    loss_velocity_weights: dict = field(default_factory=lambda: dict(_DEFAULT_LOSS.velocity_weights))
+    loss_velocity_warmup_steps: int = 800
+    # A squared-error term next to L1 + velocity: L1 alone drives sparse channels (lip press, rolls, mouthClose:
+    # zero on most frames) to their conditional median, zero, and they never fire.
+    mse_weight: float = _DEFAULT_LOSS.mse_weight
+    active_weight: float = (
+        _DEFAULT_LOSS.active_weight
+    )  # extra weight where a channel is active (target > 0.05)
+    closure_active_weight: float = (
+        _DEFAULT_LOSS.closure_active_weight
+    )  # the same for the lip-closure channels
+    loss_seal_weight: float = _DEFAULT_LOSS.seal_weight
+    loss_phone_weight: float = _DEFAULT_LOSS.phone_weight
 
     def validate(self) -> None:
         super().validate()
@@ -77,100 +94,135 @@ class AvLipsyncTrainConfig(TrainConfig):
             raise ValueError(f"phase must be 1 or 2, got {self.phase}")
         if self.phase == 2 and not self.init_from:
             raise ValueError("phase 2 needs init_from=<phase-1 model folder>")
+        if self.loss_velocity_warmup_steps < 0:
+            raise ValueError(
+                f"loss_velocity_warmup_steps must be >= 0, got {self.loss_velocity_warmup_steps}"
+            )
+        self.loss_weights(None)  # checks the weights
 
-
-def _decode(rows) -> list[np.ndarray]:
-    out = []
-    for a in rows:
-        x, sr = (
-            sf.read(io.BytesIO(a["bytes"]), dtype="float32")
-            if a.get("bytes")
-            else sf.read(a["path"], dtype="float32")
+    def loss_weights(self, step: int | None) -> AvLipsyncLossWeights:
+        """The loss weights at optimiser ``step`` (None, evaluation: the full velocity weight)."""
+        ramp = 1.0
+        if step is not None and self.loss_velocity_warmup_steps > 0:
+            ramp = min(1.0, max(0.0, step / self.loss_velocity_warmup_steps))
+        return AvLipsyncLossWeights(
+            l1_weights=dict(self.loss_l1_weights),
+            velocity_weight=float(self.loss_velocity_weight) * ramp,
+            velocity_weights=dict(self.loss_velocity_weights),
+            mse_weight=self.mse_weight,
+            active_weight=self.active_weight,
+            closure_active_weight=self.closure_active_weight,
+            seal_weight=self.loss_seal_weight,
+            phone_weight=self.loss_phone_weight,
         )
-        if sr != 16000:
-            raise ValueError(f"corpus audio must be 16 kHz, got {sr}")
-        out.append(x if x.ndim == 1 else x.mean(1))
+
+
+def _decode_audio(batch: dict[str, list]) -> dict[str, list]:
+    """``datasets`` transform: undecoded Audio values → (mono float32 samples, rate); other columns as they are."""
+    out = dict(batch)
+    audio, rates = [], []
+    for a in batch["audio"]:
+        x, sr = sf.read(io.BytesIO(a["bytes"]) if a.get("bytes") else a["path"], dtype="float32")
+        audio.append(x if x.ndim == 1 else x.mean(1))
+        rates.append(sr)
+    out["audio"], out["sampling_rate"] = audio, rates
+    out["blendshapes"] = [np.asarray(b, np.float32) for b in batch["blendshapes"]]
     return out
 
 
-def load_split(corpus_dir: str, split: str, limit: int = 0) -> dict:
-    """Audio, labels and condition labels of one corpus split, in memory."""
+def load_split(corpus_dir: str, split: str, limit: int = 0):
+    """One corpus split as a lazily decoding ``datasets.Dataset``: rows give audio, rate, labels and emotion."""
     ds = load_corpus(corpus_dir)[split]
     if limit:
         ds = ds.select(range(min(limit, len(ds))))
-    ds = ds.cast_column("audio", Audio(decode=False))
-    cols = ds.select_columns(["audio", "blendshapes", "emotion", "intensity"]).with_format("numpy")
-    phonemes = ds["phonemes"] if "phonemes" in ds.column_names else [None] * len(ds)
-    return {
-        "phonemes": phonemes,
-        "audio": _decode(ds["audio"]),
-        "labels": [np.asarray(b, np.float32) for b in cols["blendshapes"]],
-        "emotion": [RAVDESS_EMOTIONS[int(e)] for e in cols["emotion"]],
-        "intensity": [RAVDESS_INTENSITIES[int(i)] for i in cols["intensity"]],
-    }
+    columns = ["audio", "blendshapes", "emotion", "intensity"]
+    if "phonemes" in ds.column_names:
+        columns.append("phonemes")
+    ds = ds.cast_column("audio", Audio(decode=False)).select_columns(columns)
+    return ds.with_transform(_decode_audio)
 
 
 class LipsyncDataset(Dataset):
-    """Random crops with augmentation; item i at epoch e depends only on (seed, e, i)."""
+    """Corpus rows → model inputs through the processor: crops, augmentation, silence items, the condition.
+
+    Item ``i`` at epoch ``e`` depends only on ``(seed, e, i)``, so a resumed run and any number of workers or
+    processes see the same items.
+    """
 
     def __init__(
         self,
-        data: dict,
-        model_config: AvLipsyncConfig,
-        fe: AvLipsyncFeatureExtractor,
+        rows: Any,
+        processor: AvLipsyncProcessor,
         config: AvLipsyncTrainConfig,
         augmenter: Augmenter | None,
         train: bool,
     ):
-        self.data, self.mc, self.fe, self.cfg, self.aug, self.train = (
-            data,
-            model_config,
-            fe,
-            config,
-            augmenter,
-            train,
+        self.rows, self.cfg, self.aug, self.train = rows, config, augmenter, train
+        self.processor = processor
+        # Training audio is augmented on purpose (gain can clip, silence items are near-silent): the same features,
+        # without the checks that protect users from bad input.
+        self._features = AvLipsyncProcessor.from_dict(
+            {**processor.to_dict(), "allow_silence": True, "max_clipped_fraction": 1.0, "max_seconds": None}
         )
+        self.samples_per_frame = processor.sampling_rate / processor.fps
+        # ClassLabel columns (avzoo.data.schema): label indices → names.
+        self.emotions = rows.features["emotion"].names
+        self.intensities = rows.features["intensity"].names
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return len(self.data["audio"])
+        return len(self.rows)
 
-    def condition(self, i: int, rng: np.random.Generator) -> np.ndarray:
-        emotion, intensity = self.data["emotion"][i], self.data["intensity"][i]
+    def condition(self, row: dict, rng: np.random.Generator) -> np.ndarray:
+        emotion, intensity = row["emotion"], row["intensity"]
+        emotion, intensity = self.emotions[emotion], self.intensities[intensity]
         if emotion == "neutral" and rng.random() < self.cfg.zero_condition_rate:
-            return self.mc.condition_for(None)
-        return self.mc.condition_for(emotion, INTENSITY_GAIN[intensity])
+            return self.processor.condition_for(None)
+        return self.processor.condition_for(emotion, intensity)
 
     def __getitem__(self, i: int) -> dict:
         rng = np.random.default_rng([self.cfg.seed, self.epoch if self.train else 0, i])
-        audio, labels = self.data["audio"][i], self.data["labels"][i]
-        t = len(labels)
-        phones = frame_phones(self.data["phonemes"][i], t) if self.cfg.phone_head else None
+        row = self.rows[int(i)]
+        if row["sampling_rate"] != self.processor.sampling_rate:
+            raise ValueError(
+                f"corpus audio must be {self.processor.sampling_rate} Hz, got {row['sampling_rate']}"
+            )
+        item = {"audio": row["audio"], "labels": row["blendshapes"]}
+        if self.cfg.phone_head:
+            item["phone_labels"] = frame_phones(row.get("phonemes"), len(item["labels"]), self.processor.fps)
         if self.train and self.cfg.silence_rate and rng.random() < self.cfg.silence_rate:
-            t = min(t, self.cfg.max_frames)
+            t = min(len(item["labels"]), self.cfg.max_frames)
             kind = ("white", "pink", "brown")[int(rng.integers(3))]
             level = 10 ** rng.uniform(-5, -2.5)
-            audio = (level * coloured_noise(kind, round(t * SAMPLES_PER_FRAME), rng)).astype(np.float32)
-            labels = np.zeros_like(labels[:t])
-            phones = None if phones is None else np.full(t, PHONES.index("sil"), np.int64)
-        if self.train and t > self.cfg.max_frames:
-            s = int(rng.integers(0, t - self.cfg.max_frames + 1))
-            labels = labels[s : s + self.cfg.max_frames]
-            phones = None if phones is None else phones[s : s + self.cfg.max_frames]
-            a0 = round(s * SAMPLES_PER_FRAME)
-            audio = audio[a0 : a0 + round(len(labels) * SAMPLES_PER_FRAME)]
+            noise = level * coloured_noise(kind, round(t * self.samples_per_frame), rng)
+            item = {"audio": noise.astype(np.float32), "labels": np.zeros_like(item["labels"][:t])}
+            if self.cfg.phone_head:
+                item["phone_labels"] = np.full(t, PHONES.index("sil"), np.int64)
+        if self.train and len(item["labels"]) > self.cfg.max_frames:
+            start = crop_start(len(item["labels"]), self.cfg.max_frames, "random", rng.integers(2**31))
+            rates = {"labels": 1.0, "audio": self.samples_per_frame}
+            if "phone_labels" in item:
+                rates["phone_labels"] = 1.0
+            item = crop_item(item, start, self.cfg.max_frames, rates)
+        audio = item.pop("audio")
         if self.train and self.aug is not None:
             audio = self.aug(audio, rng)
-        feats = self.fe.normalize(self.fe.log_mel(audio))
-        n = min(len(feats), len(labels))
-        cond = np.repeat(self.condition(i, rng)[None], n, 0)
-        item = {"input_features": feats[:n], "labels": labels[:n], "condition": cond}
-        if phones is not None:
-            item["phone_labels"] = phones[:n]
-        return item
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # clipping warnings on augmented audio
+            features = self._features(audio, sampling_rate=self.processor.sampling_rate, return_tensors="np")
+        feats = features["input_features"][0]
+        n = min(len(feats), len(item["labels"]))
+        out = {
+            "input_features": feats[:n],
+            "labels": item["labels"][:n],
+            "condition": np.repeat(self.condition(row, rng)[None], n, 0),
+        }
+        if "phone_labels" in item:
+            out["phone_labels"] = item["phone_labels"][:n]
+        return out
 
 
 PHONES = tuple(sorted(TARGETS))
@@ -189,24 +241,14 @@ def frame_phones(phonemes: list[dict] | None, num_frames: int, fps: float = 30.0
 
 
 def collate(items: list[dict]) -> dict:
-    n = max(len(x["labels"]) for x in items)
-    out = {}
+    """Pads features, labels and conditions with zeros and phone labels with -100 (ignored); adds attention_mask."""
+    keys = ["input_features", "labels", "condition"] + (
+        ["phone_labels"] if "phone_labels" in items[0] else []
+    )
+    batch = SequenceCollator(sequence_keys=keys, pad_values={"phone_labels": -100})(items)
     for key in ("input_features", "labels", "condition"):
-        dim = items[0][key].shape[1]
-        buf = np.zeros((len(items), n, dim), np.float32)
-        for j, x in enumerate(items):
-            buf[j, : len(x[key])] = x[key]
-        out[key] = torch.from_numpy(buf)
-    mask = np.zeros((len(items), n), np.int64)
-    for j, x in enumerate(items):
-        mask[j, : len(x["labels"])] = 1
-    out["attention_mask"] = torch.from_numpy(mask)
-    if "phone_labels" in items[0]:
-        phones = np.full((len(items), n), -100, np.int64)
-        for j, x in enumerate(items):
-            phones[j, : len(x["phone_labels"])] = x["phone_labels"]
-        out["phone_labels"] = torch.from_numpy(phones)
-    return out
+        batch[key] = batch[key].float()
+    return batch
 
 
 def _babble(folder: str | None) -> list[np.ndarray]:
@@ -218,19 +260,21 @@ def _babble(folder: str | None) -> list[np.ndarray]:
 
 
 def build(config: AvLipsyncTrainConfig):
-    """Model, feature extractor and datasets for a phase."""
-    train_data = load_split(config.corpus_dir, "train", config.max_train_utterances)
-    val_data = load_split(config.corpus_dir, "validation")
+    """Model (with its loss head), processor and datasets for a phase."""
+    train_rows = load_split(config.corpus_dir, "train", config.max_train_utterances)
+    val_rows = load_split(config.corpus_dir, "validation")
     overrides = dict(config.model)
     if config.phone_head and config.phase == 1:
         overrides["phone_labels_vocab"] = list(PHONES)
+    load = {"use_safetensors": True}
     if config.phase == 1 and config.init_from:  # continue a phase-1 model (e.g. adding the phone head)
-        model = AvLipsyncModel.from_pretrained(config.init_from, **overrides)
-        fe = AvLipsyncFeatureExtractor.from_pretrained(config.init_from)
+        model = AvLipsyncForBlendshapeRegression.from_pretrained(config.init_from, **overrides, **load)
+        processor = AvLipsyncProcessor.from_pretrained(config.init_from)
     elif config.phase == 1:
-        model = AvLipsyncModel(AvLipsyncConfig(**overrides))
-        fe = AvLipsyncFeatureExtractor()
-        fe.fit_normalization(train_data["audio"][:400], sampling_rate=16000)
+        model = AvLipsyncForBlendshapeRegression(AvLipsyncConfig(**overrides))
+        processor = AvLipsyncProcessor()
+        sample = train_rows.select(range(min(400, len(train_rows))))
+        processor.fit_normalization(sample[: len(sample)]["audio"], sampling_rate=processor.sampling_rate)
     else:
         extra = {}
         if config.expression_shared_channels:
@@ -239,20 +283,20 @@ def build(config: AvLipsyncTrainConfig):
                 "shared_channels": list(config.expression_shared_channels),
                 "ignore_mismatched_sizes": True,
             }
-        model = AvLipsyncModel.from_pretrained(config.init_from, **extra)
-        fe = AvLipsyncFeatureExtractor.from_pretrained(config.init_from)
+        model = AvLipsyncForBlendshapeRegression.from_pretrained(config.init_from, **extra, **load)
+        processor = AvLipsyncProcessor.from_pretrained(config.init_from)
         model.freeze_lipsync()
     aug = Augmenter(babble=_babble(config.babble_dir)) if config.augment else None
-    train_ds = LipsyncDataset(train_data, model.config, fe, config, aug, train=True)
-    val_ds = LipsyncDataset(val_data, model.config, fe, config, None, train=False)
-    return model, fe, train_ds, val_ds
+    train_ds = LipsyncDataset(train_rows, processor, config, aug, train=True)
+    val_ds = LipsyncDataset(val_rows, processor, config, None, train=False)
+    return model, processor, train_ds, val_ds
 
 
-class _KeepFeatureExtractor:
-    """Writes the (fitted) feature extractor next to every model the loop saves: best/ and final/."""
+class _KeepProcessor:
+    """Writes the (fitted) processor next to every model the loop saves: best/ and final/."""
 
-    def __init__(self, fe: AvLipsyncFeatureExtractor, output_dir: str):
-        self.fe, self.output_dir = fe, Path(output_dir)
+    def __init__(self, processor: AvLipsyncProcessor, output_dir: str):
+        self.processor, self.output_dir = processor, Path(output_dir)
 
     def write(self) -> None:
         if int(os.environ.get("RANK", "0")) != 0:
@@ -260,7 +304,7 @@ class _KeepFeatureExtractor:
         for name in ("best", "final"):
             folder = self.output_dir / name
             if (folder / "config.json").exists():
-                self.fe.save_pretrained(folder)
+                self.processor.save_pretrained(folder)
 
     def on_evaluate(self, state, metrics) -> None:
         self.write()
@@ -268,37 +312,19 @@ class _KeepFeatureExtractor:
 
 def main(argv: list[str] | None = None):
     config = AvLipsyncTrainConfig.from_cli(sys.argv[1:] if argv is None else argv)
-    model, fe, train_ds, val_ds = build(config)
+    model, processor, train_ds, val_ds = build(config)
     branch = "lipsync" if config.phase == 1 else "full"
 
-    mc = model.config
-    channels = mc.channel_indices(mc.lipsync_channels if config.phase == 1 else mc.blendshape_names)
-    closure = torch.zeros(len(mc.blendshape_names))
-    closure[
-        mc.channel_indices(
-            [n for n in mc.blendshape_names if n.startswith(("mouthClose", "mouthPress", "mouthRoll"))]
-        )
-    ] = 1.0
-    active_w = (config.active_weight + (config.closure_active_weight - config.active_weight) * closure)[
-        channels
-    ]
-
     def compute_loss(model, batch, state):
-        out = model(
+        return model(
             batch["input_features"],
             condition=batch["condition"],
             attention_mask=batch["attention_mask"],
             labels=batch["labels"],
-            loss_step=state.global_step if state.training else None,
-            loss_branch=branch,
             phone_labels=batch.get("phone_labels") if config.phase == 1 else None,
-        )
-        pred = (out.lipsync_blendshapes if config.phase == 1 else out.blendshapes)[..., channels]
-        target = batch["labels"][..., channels]
-        mask = batch["attention_mask"].unsqueeze(-1).to(pred.dtype)
-        weight = 1.0 + active_w.to(pred.device) * (target > 0.05).to(pred.dtype)
-        mse = (weight * (pred - target) ** 2 * mask).sum() / (mask.sum() * len(channels))
-        return out.loss + config.mse_weight * mse
+            loss_weights=config.loss_weights(state.global_step if state.training else None),
+            branch=branch,
+        ).loss
 
     def compute_metrics(model, batch, state):
         out = model(
@@ -310,8 +336,8 @@ def main(argv: list[str] | None = None):
         err = ((pred - batch["labels"]).abs() * mask)[..., idx].sum((1, 2)) / (mask.sum((1, 2)) * len(idx))
         return {"lipsync_mae": err}
 
-    trainable = None if config.phase == 1 else "expression*"
-    keep = _KeepFeatureExtractor(fe, config.output_dir)
+    trainable = None if config.phase == 1 else "av_lipsync.expression*"
+    keep = _KeepProcessor(processor, config.output_dir)
     result = train(
         model, train_ds, val_ds, config, collate, compute_loss, compute_metrics,
         trainable_filter=trainable, callbacks=[keep],
