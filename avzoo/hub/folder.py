@@ -130,21 +130,38 @@ def _pipeline_info(pipeline_class: type) -> dict[str, Any]:
     return info
 
 
+def family_pipeline_class(model: PreTrainedModel) -> type | None:
+    """The pipeline class of the avzoo family ``model`` belongs to (:mod:`avzoo.families`), or None."""
+    import importlib
+
+    from avzoo.families import with_part
+
+    module = type(model).__module__
+    for family in with_part("models"):
+        if family.pipeline and (module == family.models or module.startswith(f"{family.models}.")):
+            module_name, _, name = family.pipeline[1].partition(":")
+            return getattr(importlib.import_module(module_name), name)
+    return None
+
+
+_AUTO = object()
+
+
 def save_model_folder(
     model: PreTrainedModel,
     folder: str | Path,
     feature_extractor: Any | None = None,
     card: ModelCard | str | Mapping[str, Any] | None = None,
     eval_results: EvalJSON | None = None,
-    pipeline_class: type | None = None,
+    pipeline_class: type | object | None = _AUTO,
 ) -> Path:
     """Save everything a Hub repo of ``model`` needs into ``folder`` and return it.
 
     Writes ``config.json`` (with ``auto_map``), ``model.safetensors``, the feature extractor / processor config
     (with its own ``auto_map``), the model's own ``.py`` files for ``trust_remote_code=True`` with the avzoo
     modules they import vendored beside them (:func:`avzoo.hub.vendor.vendor_avzoo_imports`), the pipeline's
-    code and ``custom_pipelines`` entry when ``pipeline_class`` is given, ``eval_results.json`` when results are
-    given, and ``README.md``.
+    code and ``custom_pipelines`` entry (by default the pipeline of the model's family in :mod:`avzoo.families`;
+    None for none), ``eval_results.json`` when results are given, and ``README.md``.
 
     ``card`` is template variables for :func:`render_model_card` (a dict, the default), or a finished
     ``ModelCard`` / markdown string; evaluation results can only be combined with template variables.
@@ -161,6 +178,8 @@ def save_model_folder(
 
     from transformers.dynamic_module_utils import custom_object_save
 
+    if pipeline_class is _AUTO:
+        pipeline_class = family_pipeline_class(model)
     had_pipelines = "custom_pipelines" in model.config.__dict__
     saved_pipelines = model.config.__dict__.get("custom_pipelines")
     try:

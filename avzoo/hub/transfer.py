@@ -122,7 +122,48 @@ def push_model(
         raise ValueError(
             "feature_extractor, card and eval_results apply when pushing a model, not a saved folder"
         )
-    return _push_folder(Path(folder_or_model), repo_id, token, private, commit_message, revision, create_pr)
+    folder = Path(folder_or_model)
+    if _needs_code(folder):
+        with tempfile.TemporaryDirectory(prefix="avzoo-push-") as tmp:
+            complete = with_remote_code(folder, tmp)
+            return _push_folder(complete, repo_id, token, private, commit_message, revision, create_pr)
+    return _push_folder(folder, repo_id, token, private, commit_message, revision, create_pr)
+
+
+def _needs_code(folder: Path) -> bool:
+    """A folder of an avzoo model saved without its code (e.g. a bundled checkpoint): no ``auto_map``."""
+    config = folder / "config.json"
+    if not config.is_file():
+        return False
+    from avzoo.families import with_part
+
+    model_type = _read_json(config).get("model_type")
+    known = {f.id for f in with_part("models")}
+    return model_type in known and "auto_map" not in _read_json(config)
+
+
+def with_remote_code(folder: str | Path, out: str | Path) -> Path:
+    """Copy of a code-less avzoo model folder in ``out`` with its remote code (``save_model_folder``).
+
+    The card (README.md) and evaluation JSON files are kept as they are.
+    """
+    import shutil
+
+    from transformers import AutoModel, AutoProcessor
+
+    folder, out = Path(folder), Path(out)
+    _check_model_folder(folder)
+    model = AutoModel.from_pretrained(folder, use_safetensors=True)
+    has_processor = (folder / "preprocessor_config.json").is_file() or (
+        folder / "processor_config.json"
+    ).is_file()
+    processor = AutoProcessor.from_pretrained(folder) if has_processor else None
+    readme = folder / "README.md"
+    card = readme.read_text(encoding="utf-8") if readme.is_file() else None
+    save_model_folder(model, out, processor, card=card)
+    for extra in folder.glob("eval_results*.json"):
+        shutil.copy2(extra, out / extra.name)
+    return out
 
 
 def _push_folder(

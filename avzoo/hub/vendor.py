@@ -43,9 +43,13 @@ def _avzoo_imports(source: str, path: Path) -> set[str]:
                     f"{path.name}:{node.lineno}: 'import {bad[0]}' cannot be vendored into a Hub folder; "
                     "write 'from avzoo.<module> import <names>'"
                 )
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module == "avzoo" or node.module.startswith("avzoo."):
-                found.add(node.module)
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and (node.module == "avzoo" or node.module.startswith("avzoo."))
+        ):
+            found.add(node.module)
     return found
 
 
