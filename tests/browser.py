@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -28,8 +27,10 @@ from pathlib import Path
 
 import pytest
 
+# re-exported: test modules import these from here
+from avzoo.apps.serving import LOOPBACK, free_port, serve_blocks  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
-LOOPBACK = "127.0.0.1"
 CHROMEDRIVER = os.environ.get("AVZOO_CHROMEDRIVER", "/usr/bin/chromedriver")
 # Without the networking flags chromium keeps dialling Google services on a closed network.
 CHROMIUM_FLAGS = (
@@ -46,45 +47,6 @@ CHROMIUM_FLAGS = (
 )
 # Tallest full-page screenshot we take; longer pages are cut there.
 MAX_SCREENSHOT_HEIGHT = 6000
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve_blocks(blocks, *, attempts: int = 5, **launch_kwargs) -> Iterator[str]:
-    """Launch ``blocks`` on a free loopback port in a background thread; yield its URL; close it after.
-
-    ``launch_kwargs`` go to ``Blocks.launch`` (``css=``, ``theme=`` ...).
-    """
-    last_error: OSError | None = None
-    for _ in range(attempts):
-        port = free_port()
-        try:
-            blocks.launch(
-                server_name=LOOPBACK,
-                server_port=port,
-                prevent_thread_lock=True,
-                share=False,
-                quiet=True,
-                show_error=True,
-                **launch_kwargs,
-            )
-            break
-        except OSError as e:  # another worker took the port between free_port() and launch()
-            last_error = e
-    else:
-        raise RuntimeError(
-            f"could not launch the Gradio app on {LOOPBACK} after {attempts} tries"
-        ) from last_error
-    try:
-        yield f"http://{LOOPBACK}:{port}/"
-    finally:
-        blocks.close()
 
 
 def chromium_path() -> str | None:

@@ -24,12 +24,12 @@ from datasets import Dataset, DatasetDict
 from datasets.utils import disable_progress_bars
 from tqdm.auto import tqdm
 
+from avzoo.data.lengths import sequence_lengths
 from avzoo.data.schema import utterance_features
 from avzoo.emotions import RAVDESS_EMOTIONS
 from avzoo.synth.expressions import compose, expression_track, idle_track
 from avzoo.synth.speakers import Speaker, make_speakers
 from avzoo.synth.visemes import phones_to_blendshapes
-from avzoo.train.data import sequence_lengths
 
 SPLITS = ("train", "validation", "test")
 

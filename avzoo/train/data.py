@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler, default_collate
 
+from avzoo.data.lengths import sequence_lengths as sequence_lengths  # re-exported; it lives in avzoo.data
+
 CROP_MODES = ("random", "start", "center")
 
 
@@ -282,42 +284,3 @@ def crop_item(
         begin = round(start * rate)
         out[key] = item[key][begin : begin + round(num_frames * rate)]
     return out
-
-
-def sequence_lengths(dataset: Any, column: str) -> list[int]:
-    """Per-item lengths from ``column``: an integer column is read as is, a sequence column is measured.
-
-    For a ``datasets.Dataset`` this reads Arrow metadata only (no decoding); other datasets are indexed
-    item by item.
-    """
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a core dependency
-        datasets = None
-    if datasets is not None and isinstance(dataset, datasets.Dataset):
-        if column not in dataset.column_names:
-            raise ValueError(
-                f"length column {column!r} is not in the dataset; columns: {dataset.column_names}"
-            )
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        array = dataset.with_format("arrow")[column]
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        if isinstance(array, pa.ExtensionArray):
-            array = array.storage
-        if pa.types.is_integer(array.type):
-            return [int(v) for v in array.to_pylist()]
-        if (
-            pa.types.is_list(array.type)
-            or pa.types.is_large_list(array.type)
-            or pa.types.is_fixed_size_list(array.type)
-        ):
-            return [int(v) for v in pc.list_value_length(array).to_pylist()]
-        raise ValueError(f"length column {column!r} has type {array.type}; need integers or sequences")
-    lengths = []
-    for i in range(len(dataset)):
-        value = dataset[i][column]
-        lengths.append(int(value) if np.ndim(value) == 0 else len(value))
-    return lengths
