@@ -23,21 +23,17 @@ from accelerate.state import AcceleratorState, GradientState
 from safetensors.torch import load_file
 from torch import nn
 
+from avzoo.losses import SequenceLoss, group_weights, masked_l1, velocity_l1, warmup_factor
 from avzoo.train import (
     BucketBatchSampler,
     SequenceCollator,
     SequenceCrop,
-    SequenceLoss,
     TrainConfig,
     crop_item,
-    group_weights,
     list_checkpoints,
-    masked_l1,
     pad_sequences,
     sequence_lengths,
     train,
-    velocity_l1,
-    warmup_factor,
 )
 
 
@@ -503,7 +499,7 @@ def test_trainable_filter_keeps_frozen_branch_bit_identical(tmp_path, how):
 
 
 def test_hf_dataset_pretrained_model_and_length_buckets(tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
     from tiny_model import TinyBlendshapeModel, TinyConfig
 
     g = np.random.default_rng(0)
@@ -648,7 +644,8 @@ DDP_SCRIPT = textwrap.dedent(
     import torch
     from torch import nn
     from accelerate import PartialState
-    from avzoo.train import SequenceCollator, SequenceCrop, TrainConfig, masked_l1, train
+    from avzoo.losses import masked_l1
+    from avzoo.train import SequenceCollator, SequenceCrop, TrainConfig, train
 
     class Crash(Exception):
         pass

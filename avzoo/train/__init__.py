@@ -1,4 +1,4 @@
-"""avzoo.train: the shared Accelerate training loop, its config, sequence losses and batching helpers.
+"""avzoo.train: the shared Accelerate training loop, its config and batching helpers (losses: :mod:`avzoo.losses`).
 
 One recipe per model family lives next to these modules and runs with ``python -m`` or, unchanged, with
 ``accelerate launch -m avzoo.train.<recipe> key=value ...`` on many GPUs or nodes. A recipe's shape::
@@ -13,7 +13,7 @@ One recipe per model family lives next to these modules and runs with ``python -
         config = RecipeConfig.from_cli(sys.argv[1:] if argv is None else argv)
         ds = build_dataset().with_format("torch")  # a datasets.Dataset
         train_ds = SequenceCrop(ds["train"], config.max_frames, ["input_features", "labels"], seed=config.seed)
-        loss_fn = SequenceLoss(velocity_weight=config.velocity_weight, velocity_warmup_steps=500)
+        loss_fn = avzoo.losses.SequenceLoss(velocity_weight=config.velocity_weight, velocity_warmup_steps=500)
 
         def compute_loss(model, batch, state):
             pred = model(batch["input_features"], attention_mask=batch["attention_mask"]).blendshapes
@@ -49,30 +49,24 @@ from avzoo.train.loop import (
     select_trainable,
     train,
 )
-from avzoo.train.losses import SequenceLoss, group_weights, masked_l1, velocity_l1, warmup_factor
 
 __all__ = [
     "BucketBatchSampler",
     "Callback",
     "SequenceCollator",
     "SequenceCrop",
-    "SequenceLoss",
     "TrainConfig",
     "TrainResult",
     "TrainState",
     "crop_item",
     "crop_start",
     "default_compute_loss",
-    "group_weights",
     "list_checkpoints",
     "load_mapping",
-    "masked_l1",
     "pad_sequences",
     "parse_overrides",
     "resolve_checkpoint",
     "select_trainable",
     "sequence_lengths",
     "train",
-    "velocity_l1",
-    "warmup_factor",
 ]

@@ -29,6 +29,7 @@ import soundfile as sf
 from datasets import Audio
 from torch.utils.data import Dataset
 
+from avzoo.losses import warmup_factor
 from avzoo.models.av_lipsync import (
     AvLipsyncConfig,
     AvLipsyncForBlendshapeRegression,
@@ -102,9 +103,7 @@ class AvLipsyncTrainConfig(TrainConfig):
 
     def loss_weights(self, step: int | None) -> AvLipsyncLossWeights:
         """The loss weights at optimiser ``step`` (None, evaluation: the full velocity weight)."""
-        ramp = 1.0
-        if step is not None and self.loss_velocity_warmup_steps > 0:
-            ramp = min(1.0, max(0.0, step / self.loss_velocity_warmup_steps))
+        ramp = 1.0 if step is None else warmup_factor(step, self.loss_velocity_warmup_steps)
         return AvLipsyncLossWeights(
             l1_weights=dict(self.loss_l1_weights),
             velocity_weight=float(self.loss_velocity_weight) * ramp,

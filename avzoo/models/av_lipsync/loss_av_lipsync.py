@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from avzoo.losses import masked_l1, velocity_l1
+
 #: The lip-state rule of ``avzoo.metrics``' blendshape_error: closed when max(mouthClose, mean lip press, mean lip
 #: roll) >= 0.2 and the lip gap max(jawOpen - mouthClose, 0) < 0.1.
 SEAL_CLOSURE_THRESHOLD = 0.2
@@ -130,14 +132,13 @@ def av_lipsync_loss(
     )[..., None]
 
     def channel_weights(table: dict[str, float]) -> torch.Tensor:
-        return torch.as_tensor(config.channel_weights(table), dtype=dtype, device=device) * keep
+        # Scaled to mean 1 over all channels: each term is then a weighted mean over the scored channels.
+        w = torch.as_tensor(config.channel_weights(table), dtype=dtype, device=device) * keep
+        return w * (len(names) / w.sum().clamp_min(1e-8))
 
-    l1 = _masked_mean((predictions - labels).abs(), mask * channel_weights(weights.l1_weights))
-    if predictions.shape[1] >= 2:
-        pairs = mask[:, 1:] * mask[:, :-1] * channel_weights(weights.velocity_weights)
-        velocity = _masked_mean((predictions.diff(dim=1) - labels.diff(dim=1)).abs(), pairs)
-    else:
-        velocity = predictions.new_zeros(())
+    frames = mask[..., 0]
+    l1 = masked_l1(predictions, labels, frames, channel_weights(weights.l1_weights))
+    velocity = velocity_l1(predictions, labels, frames, channel_weights(weights.velocity_weights))
     closure = torch.tensor([n.startswith(CLOSURE_PREFIXES) for n in names], dtype=dtype, device=device)
     active_w = weights.active_weight + (weights.closure_active_weight - weights.active_weight) * closure
     emphasis = 1.0 + active_w * (labels > weights.active_threshold).to(dtype)

@@ -1,5 +1,8 @@
 """Model-agnostic sequence regression losses over ``(B, T, C)`` with padding masks and per-channel weights.
 
+Shared by the families' task heads (``avzoo/models/<family>/loss_*.py``; a Hub copy vendors this module) and
+by recipes (``warmup_factor`` for loss-weight ramps). torch only, so any layer may use it.
+
 Normalisation: a loss is the weighted sum of absolute errors divided by (valid frames × C), so a channel
 weight acts as a plain multiplier on that channel's share (weight 0.45 → 0.45× the pull of a weight-1
 channel) and all-ones weights give the ordinary mean. Padding never contributes, even if it holds NaN.
