@@ -13,7 +13,8 @@ Contracts, by field (a family sets what it has; None means "not built yet"):
 * ``recipe``: a module with ``main(argv: list[str])`` (key=value overrides, an Accelerate script).
 * ``evaluation``: a module with ``main(argv: list[str]) -> int`` (argparse) that writes the evaluation JSON.
 * ``export``: a module with ``main(argv: list[str]) -> int`` (argparse) for deployable exports.
-* ``release``: a module with the hooks :mod:`avzoo.release` calls (``calibrate``, ``card_variables``).
+* ``release``: a module with the hooks :mod:`avzoo.release` calls (``calibrate``, ``evaluate``,
+  ``card_variables`` and optionally ``benchmark``), and a card template ``avzoo/release/templates/<id>.md``.
 * ``ui``: ``"module:builder"``: calling the builder returns a ``gr.Blocks`` (the zoo's tab, the Space's app).
 
 See ``docs/adding-a-family.md`` for the steps of adding one.

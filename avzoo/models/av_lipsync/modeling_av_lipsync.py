@@ -386,7 +386,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
     def _seal(self, lip_probs: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
         """Sealed lips in ARKit terms: ``mouthClose = p * jawOpen``, floor channels at least ``p * floor``."""
         n = lip_probs.shape[-1]
-        # Read from the config on each call: the floor is calibrated after training (scripts/release_av_lipsync.py).
+        # Read from the config on each call: `avzoo release` calibrates the floor after training.
         floors = [self.config.lip_seal_floor.get(name, 0.0) for name in self.config.lipsync_channels]
         floor = torch.tensor(floors, dtype=lip_probs.dtype, device=lip_probs.device)
         is_close = torch.arange(n, device=lip_probs.device) == self._seal_close
