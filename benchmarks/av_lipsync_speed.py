@@ -1,14 +1,17 @@
 """av-lipsync speed on one CPU thread: offline RTF, streaming compute per frame, ONNX Runtime vs eager PyTorch.
 
-Measured with the default configuration (the weights do not change the speed; an untrained model is used until a
-checkpoint is bundled, pass ``--model PATH`` to time a saved one):
+Timed as users call it: ``pipeline("audio-to-blendshapes", model=...)`` offline and ``model.streamer(processor, ...)``
+for streaming, on the bundled checkpoint (``--model PATH`` times another saved folder; the weights do not change the
+speed, so with no checkpoint bundled an untrained default-config model stands in):
 
-* offline: feature extraction and the model on ``--seconds`` of audio, as real-time factors (RTF = compute
-  seconds / audio seconds; the target is <= 0.01);
-* streaming: ``model.stream_step`` on one feature frame at a time, and the whole ``AvLipsyncStreamer`` (features,
-  model, streaming crisp_mouth) fed one 33 ms chunk at a time: median, 95th percentile and max milliseconds per
-  frame (target <= 5 ms per 33 ms frame);
-* ONNX: the window graph (model + streaming crisp_mouth) vs the same wrapper in eager PyTorch on the whole clip,
+* offline: the whole pipeline call (``pipe(audio, sampling_rate=16000, emotion="happy", crisp_mouth=True)``) on
+  ``--seconds`` of audio, and its stages (processor: features + condition; model forward; post-processing with the
+  offline crisp_mouth), as real-time factors (RTF = compute seconds / audio seconds; the target is <= 0.01);
+* streaming: ``model.stream_step`` on one feature frame at a time, and the streamer
+  (``model.streamer(processor, emotion="happy", crisp_mouth=True)``: features, model, streaming crisp_mouth) fed one
+  33 ms chunk at a time: median, 95th percentile and max milliseconds per frame (target <= 5 ms per 33 ms frame);
+* ONNX (``export_onnx(model, processor, ...)``): the window graph (model + the processor's streaming crisp_mouth)
+  vs the same wrapper in eager PyTorch on the whole clip,
   float32 and int8; the step graph per frame vs eager ``stream_step`` + filter; the int8 model's extra error;
 * size: parameters, safetensors and ONNX file sizes;
 * algorithmic latency: STFT right context + look-ahead, plus the chunk duration for a few chunk sizes.
@@ -17,7 +20,7 @@ Timings are medians over ``--repeats`` runs after a warm-up, with ``torch.set_nu
 thread. They depend on the machine and its load: the JSON records both (this machine is shared with other jobs).
 
 Usage:
-    python benchmarks/av_lipsync_speed.py [--seconds 60] [--repeats 5] [--stream-frames 300] [--model PATH]
+    python benchmarks/av_lipsync_speed.py [--seconds 60] [--repeats 5] [--stream-frames 300] [--model PATH|untrained]
         [--out benchmarks/results/av_lipsync_speed.json]
 """
 
@@ -38,20 +41,21 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from transformers import pipeline  # noqa: E402
+
 from avzoo.export.onnx_av_lipsync import (  # noqa: E402
     AvLipsyncOnnxWindow,
     OnnxLipsyncStream,
     export_onnx,
     onnx_session,
 )
-from avzoo.models.av_lipsync import (  # noqa: E402
-    AvLipsyncConfig,
-    AvLipsyncFeatureExtractor,
-    AvLipsyncModel,
-    AvLipsyncStreamer,
-)
+from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor  # noqa: E402
+from avzoo.pipelines.audio_to_blendshapes import TASK  # noqa: E402
 
 SR = 16000
+BUNDLED = REPO / "avzoo" / "pretrained" / "av-lipsync"
+#: The emotion every timed call asks for (a condition is built and fed, as in real use).
+EMOTION = "happy"
 
 
 def load_speech(seconds: float) -> tuple[np.ndarray, str]:
@@ -99,21 +103,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stream-frames", type=int, default=300)
     parser.add_argument(
-        "--model", type=Path, default=None, help="a saved av-lipsync folder (default: untrained)"
+        "--model",
+        default=None,
+        help="a saved av-lipsync folder, or 'untrained' (default: the bundled checkpoint, untrained if none)",
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "av_lipsync_speed.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
 
-    if args.model is not None:
-        model = AvLipsyncModel.from_pretrained(args.model).eval()
-        fe = AvLipsyncFeatureExtractor.from_pretrained(args.model)
-        weights = str(args.model)
+    source = args.model or (str(BUNDLED) if (BUNDLED / "config.json").is_file() else "untrained")
+    if source != "untrained":
+        pipe = pipeline(TASK, model=source, dtype=torch.float32)
+        weights = source
     else:
         model = AvLipsyncModel(AvLipsyncConfig()).eval()
-        fe = AvLipsyncFeatureExtractor()
+        pipe = pipeline(TASK, model=model, feature_extractor=AvLipsyncProcessor())
         weights = "untrained (random init, default config)"
+    model, processor = pipe.model.eval(), pipe.feature_extractor
     audio, source = load_speech(args.seconds)
     seconds = len(audio) / SR
     result: dict = {
@@ -131,19 +138,32 @@ def main() -> None:
     }
 
     # --- offline -------------------------------------------------------------------------------------------------
-    fe_time, batch = timed(lambda: fe(audio, sampling_rate=SR), args.repeats)
+    # The call users make, then its stages one by one.
+    pipe_time, out = timed(
+        lambda: pipe(audio, sampling_rate=SR, emotion=EMOTION, crisp_mouth=True), args.repeats
+    )
+    fe_time, batch = timed(lambda: processor(audio, sampling_rate=SR, emotion=EMOTION), args.repeats)
     features = batch["input_features"]
-    condition = torch.zeros(1, features.shape[1], model.config.condition_dim)
     with torch.no_grad():
-        model_time, _ = timed(lambda: model(features, condition).blendshapes, args.repeats)
+        model_time, outputs = timed(lambda: model(**batch), args.repeats)
+    post_time, _ = timed(
+        lambda: processor.post_process_blendshapes(outputs, batch["attention_mask"], crisp_mouth=True),
+        args.repeats,
+    )
     result["offline"] = {
-        "frames": int(features.shape[1]),
+        "frames": len(out["blendshapes"]),
+        "pipeline_seconds": pipe_time,
         "feature_seconds": fe_time,
         "model_seconds": model_time,
+        "postprocess_seconds": post_time,
+        "rtf_pipeline": pipe_time / seconds,
         "rtf_features": fe_time / seconds,
         "rtf_model": model_time / seconds,
-        "rtf_total": (fe_time + model_time) / seconds,
+        "rtf_postprocess": post_time / seconds,
+        "rtf_total": (fe_time + model_time + post_time) / seconds,
     }
+    # The low-level timings below feed the model the same held condition, one vector per frame.
+    condition = batch["condition"][:, None, :].expand(1, features.shape[1], -1).contiguous()
 
     # --- streaming -------------------------------------------------------------------------------------------------
     n = min(args.stream_frames, features.shape[1])
@@ -154,8 +174,8 @@ def main() -> None:
             start = time.perf_counter()
             _, state = model.stream_step(features[:, t : t + 1], condition[:, t : t + 1], state)
             step_times.append(time.perf_counter() - start)
-    streamer = AvLipsyncStreamer(model, fe, crisp_mouth=True)
-    chunk = round(SR / model.config.fps)  # one frame of audio per push
+    streamer = model.streamer(processor, emotion=EMOTION, crisp_mouth=True)
+    chunk = round(SR / processor.fps)  # one frame of audio per push
     push_times = []
     for i in range(0, n * chunk, chunk):
         start = time.perf_counter()
@@ -165,18 +185,18 @@ def main() -> None:
         "frames": n,
         "model_stream_step_1_frame": per_call_ms(step_times[5:]),
         "streamer_push_33ms_chunk_with_features_and_filter": per_call_ms(push_times[5:]),
-        "budget_ms_per_frame": 1000.0 / model.config.fps,
+        "budget_ms_per_frame": 1000.0 / processor.fps,
     }
 
     # --- ONNX ------------------------------------------------------------------------------------------------------
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        window = export_onnx(model, tmp / "window.onnx")
-        window_int8 = export_onnx(model, tmp / "window_int8.onnx", quantize=True)
-        step = export_onnx(model, tmp / "step.onnx", streaming=True)
-        step_int8 = export_onnx(model, tmp / "step_int8.onnx", streaming=True, quantize=True)
+        window = export_onnx(model, processor, tmp / "window.onnx")
+        window_int8 = export_onnx(model, processor, tmp / "window_int8.onnx", quantize=True)
+        step = export_onnx(model, processor, tmp / "step.onnx", streaming=True)
+        step_int8 = export_onnx(model, processor, tmp / "step_int8.onnx", streaming=True, quantize=True)
         model.save_pretrained(tmp / "hf")
-        wrapper = AvLipsyncOnnxWindow(model).eval()
+        wrapper = AvLipsyncOnnxWindow(model, processor).eval()
         prev = torch.zeros(1, model.config.num_blendshapes)
         with torch.no_grad():
             eager_time, eager_out = timed(lambda: wrapper(features, condition, prev), args.repeats)
@@ -200,7 +220,7 @@ def main() -> None:
             }
         # Streaming: eager stream_step + filter vs the step graph, one frame per call.
         step_result = {}
-        filt = model.crisp_mouth_stream()
+        filt = processor.crisp_mouth_streamer()
         state = model.init_stream(1)
         eager_step = []
         with torch.no_grad():
@@ -210,13 +230,13 @@ def main() -> None:
                 filt(out)
                 eager_step.append(time.perf_counter() - start)
         step_result["eager_stream_step_plus_filter"] = per_call_ms(eager_step[5:])
-        feats = features[0].numpy()
+        feats, held = features[0].numpy(), batch["condition"][0].numpy()
         for name, path in (("onnx_float32", step), ("onnx_int8", step_int8)):
             stream = OnnxLipsyncStream(path, model.config)
             times = []
             for t in range(n):
                 start = time.perf_counter()
-                stream.push(feats[t : t + 1])
+                stream.push(feats[t : t + 1], held)
                 times.append(time.perf_counter() - start)
             step_result[name] = {**per_call_ms(times[5:]), "file_bytes": path.stat().st_size}
         result["onnx"] = {
@@ -255,7 +275,8 @@ def main() -> None:
     off, st, ox = result["offline"], result["streaming"], result["onnx"]
     print(f"audio {seconds:.1f} s ({source}); params {result['size']['parameters']:,}")
     print(
-        f"offline RTF: features {off['rtf_features']:.4f}, model {off['rtf_model']:.4f}, total {off['rtf_total']:.4f}"
+        f"offline RTF: pipeline {off['rtf_pipeline']:.4f} (features {off['rtf_features']:.4f}, model "
+        f"{off['rtf_model']:.4f}, post-processing {off['rtf_postprocess']:.4f})"
     )
     print(
         f"streaming ms/frame: stream_step {st['model_stream_step_1_frame']['median_ms']:.2f} "

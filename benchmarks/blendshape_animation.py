@@ -33,7 +33,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
 from avzoo.apps import blendshape_animation as ba  # noqa: E402
 from avzoo.io.audio import save_audio  # noqa: E402
@@ -60,12 +59,12 @@ def model_folder(folder: Path) -> tuple[Path, str]:
         return bundled, f"bundled checkpoint {bundled.relative_to(REPO)}"
     import torch
 
-    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor
 
     torch.manual_seed(0)
     out = folder / "av-lipsync-random"
     AvLipsyncModel(AvLipsyncConfig()).eval().save_pretrained(out)
-    AvLipsyncFeatureExtractor().save_pretrained(out)
+    AvLipsyncProcessor().save_pretrained(out)
     return out, "randomly initialised av-lipsync, default config (no bundled checkpoint yet)"
 
 
@@ -91,7 +90,8 @@ def main() -> None:
         tmp = Path(tmp)
         wav = speech_clip(args.seconds, tmp)
         folder, model_note = model_folder(tmp)
-        predictor = ba.AvLipsyncPredictor(folder, num_threads=args.threads or None)
+        # The Space's model: the audio-to-blendshapes pipeline of the folder, created once.
+        predictor = ba.PipelinePredictor(folder, num_threads=args.threads or None)
 
         animate: dict[str, dict[str, float]] = {}
         for size in args.sizes:
@@ -105,8 +105,9 @@ def main() -> None:
             animate[str(size)] = median_stages(runs)
             print(f"animate @ {size}px: {animate[str(size)]}")
 
-        from browser import serve_blocks
         from gradio_client import Client, handle_file
+
+        from avzoo.apps.serving import serve_blocks
 
         demo = ba.build_ui(predictors={"av-lipsync": predictor}, examples=False)
         client_s = []
@@ -132,7 +133,8 @@ def main() -> None:
 
     report = {
         "clip_seconds": args.seconds,
-        "frames": round(args.seconds * ba.FPS),
+        "frames": len(result.blendshapes),
+        "fps": result.fps,
         "repeats": args.repeats,
         "model": model_note,
         "torch_threads": args.threads or "torch default",

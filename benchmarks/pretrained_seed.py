@@ -7,7 +7,8 @@ Times :func:`avzoo.pretrained.seed_hf_cache_on_import` into a temporary cache:
 * ``touched``: the files were rewritten with the same bytes (e.g. a reinstall): rehash, same revision.
 
 It uses the checkpoints bundled in ``avzoo/pretrained/``; when none is bundled yet, a randomly initialised default
-av-lipsync folder (written by ``avzoo.hub.save_model_folder``) stands in, as large as the real one. Medians over
+av-lipsync folder stands in, laid out like a bundled one (``config.json``, ``model.safetensors``,
+``preprocessor_config.json`` of the processor; no code). Medians over
 ``--repeats`` runs; the machine may be shared with other jobs, so treat them as upper bounds.
 
 Usage:
@@ -39,12 +40,11 @@ os.environ.pop("AVZOO_SEED_HF_CACHE")
 def stand_in(root: Path) -> None:
     import torch
 
-    from avzoo.hub import save_model_folder
-    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor
 
     torch.manual_seed(0)
-    model = AvLipsyncModel(AvLipsyncConfig()).eval()
-    save_model_folder(model, root / "av-lipsync", feature_extractor=AvLipsyncFeatureExtractor())
+    AvLipsyncModel(AvLipsyncConfig()).eval().save_pretrained(root / "av-lipsync")
+    AvLipsyncProcessor().save_pretrained(root / "av-lipsync")
 
 
 def timed(fn) -> float:

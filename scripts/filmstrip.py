@@ -1,8 +1,9 @@
 """A filmstrip of an av-lipsync model animating a real recording: to look at what it does on real speech.
 
-Runs the model (neutral condition) over a stretch of a recording, applies the model's offline crisp_mouth, renders
-every ``--stride``-th frame with :mod:`avzoo.render` and lays them out in rows, each frame captioned with its time,
-jawOpen, the lip state (``shut`` when the lips touch, by the evaluation's rule) and the frame's loudness in dBFS.
+Runs the ``audio-to-blendshapes`` pipeline (neutral condition, the processor's offline crisp_mouth) over the whole
+recording, renders every ``--stride``-th frame of a stretch of it with :mod:`avzoo.render` and lays them out in rows,
+each frame captioned with its time, jawOpen, the lip state (``shut`` when the lips touch, by the evaluation's rule)
+and the frame's loudness in dBFS.
 
     python scripts/filmstrip.py ../shared/data/real-speech/librispeech/test-other/<talker>/<file>.flac \
         --start 0 --seconds 3 --out /tmp/filmstrip.png
@@ -21,16 +22,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from avzoo import arkit  # noqa: E402
-from avzoo.evaluation.av_lipsync import load_model  # noqa: E402
+from transformers import pipeline  # noqa: E402
+
+from avzoo import arkit  # noqa: E402  (import avzoo registers the pipeline task)
 from avzoo.evaluation.baselines import frame_rms, rms_db  # noqa: E402
-from avzoo.evaluation.inference import predict_blendshapes  # noqa: E402
 from avzoo.io.audio import load_audio  # noqa: E402
 from avzoo.metrics.functional.blendshape import lip_state  # noqa: E402
 from avzoo.render import FaceRenderer  # noqa: E402
-
-FPS = 30
-SR = 16000
 
 
 def main() -> None:
@@ -48,13 +46,16 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    audio = load_audio(args.audio, sampling_rate=SR)
-    model, fe = load_model(args.model)
-    track = predict_blendshapes(model, fe, [audio])[0]  # the whole file, so the model has its real context
-    track = model.crisp_mouth(track)
+    animate = pipeline("audio-to-blendshapes", model=args.model, dtype=torch.float32)
+    sr = animate.feature_extractor.sampling_rate
+    audio = load_audio(args.audio, sampling_rate=sr)
+    out = animate(
+        audio, sampling_rate=sr, crisp_mouth=True
+    )  # the whole file, so the model has its real context
+    track, fps = out["blendshapes"], out["fps"]
     closed = lip_state(track)[0]
-    db = rms_db(frame_rms(audio, SR, FPS, len(track)))
-    first, last = int(args.start * FPS), min(len(track), int((args.start + args.seconds) * FPS))
+    db = rms_db(frame_rms(audio, sr, fps, len(track)))
+    first, last = int(args.start * fps), min(len(track), int((args.start + args.seconds) * fps))
     renderer = FaceRenderer(args.identity)
     cells = []
     for k in range(first, last, args.stride):
@@ -69,7 +70,7 @@ def main() -> None:
         caption = np.full((34, args.size, 3), 255, np.uint8)
         jaw = track[k, arkit.INDEX["jawOpen"]]
         cv2.putText(
-            caption, f"{k / FPS:.2f}s {db[k]:.0f}dB", (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1
+            caption, f"{k / fps:.2f}s {db[k]:.0f}dB", (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1
         )
         state = "shut" if closed[k] else ""
         cv2.putText(

@@ -19,7 +19,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from avzoo.models.av_lipsync import AvLipsyncFeatureExtractor, AvLipsyncModel  # noqa: E402
+from avzoo.models.av_lipsync import AvLipsyncModel, AvLipsyncProcessor  # noqa: E402
 
 
 def main() -> None:
@@ -43,7 +43,8 @@ def main() -> None:
     if diff > 0:
         raise SystemExit(f"the grown model differs from the original by {diff}")
     new.save_pretrained(args.out)
-    AvLipsyncFeatureExtractor.from_pretrained(args.source).save_pretrained(args.out)
+    # The processor (features, conditions, calibrated mouth filter settings) is the source's, unchanged.
+    AvLipsyncProcessor.from_pretrained(args.source).save_pretrained(args.out)
     info = {
         "source": str(args.source),
         "appended_dilations": args.dilations,

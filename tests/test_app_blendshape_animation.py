@@ -12,17 +12,25 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from browser import chrome_fixture, open_gradio, screenshot_fixture, serve_blocks  # noqa: F401
+from browser import (  # noqa: F401
+    LOOPBACK,
+    chrome_fixture,
+    free_port,
+    open_gradio,
+    screenshot_fixture,
+    serve_blocks,
+)
 
+from avzoo import emotions
 from avzoo.apps import blendshape_animation as ba
 from avzoo.apps import zoo
 from avzoo.apps.registry import Family, family_status, get_family
 from avzoo.arkit import ARKIT_NAMES, EXPRESSION, indices
-from avzoo.io.audio import save_audio
+from avzoo.io.audio import SILENCE_PEAK, save_audio
 from avzoo.io.blendshape_json import from_json
 from avzoo.io.livelink import read_livelink_csv, resample_blendshapes
 from avzoo.io.video import read_video
-from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor
 
 REPO = Path(__file__).resolve().parents[1]
 SPACE = REPO / "spaces" / "blendshape-animation"
@@ -31,7 +39,7 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    """A tiny random av-lipsync checkpoint folder (config, safetensors, preprocessor config)."""
+    """A tiny random av-lipsync checkpoint folder (config, safetensors, processor config)."""
     folder = tmp_path_factory.mktemp("av-lipsync")
     torch.manual_seed(0)
     config = AvLipsyncConfig(
@@ -45,7 +53,7 @@ def model_dir(tmp_path_factory) -> Path:
         model.lipsync.head.bias.normal_(-1.0, 0.5)
         model.expression.head.bias.normal_(-1.0, 0.5)
     model.save_pretrained(folder)
-    AvLipsyncFeatureExtractor().save_pretrained(folder)
+    AvLipsyncProcessor().save_pretrained(folder)
     return folder
 
 
@@ -68,7 +76,12 @@ def bad_audio(tmp_path) -> dict[str, Path]:
     t = np.arange(int(ba.MAX_SECONDS * SR + SR)) / SR
     files = {
         "silent": save_audio(tmp_path / "silent.wav", np.zeros(2 * SR, np.float32)),
-        "quiet": save_audio(tmp_path / "quiet.wav", (1e-4 * rng.standard_normal(2 * SR)).astype(np.float32)),
+        # below the processor's digital-silence peak (a 24-bit file keeps it)
+        "near_silent": save_audio(
+            tmp_path / "near-silent.wav",
+            np.full(2 * SR, SILENCE_PEAK / 4, np.float32),
+            subtype="PCM_24",
+        ),
         "too_long": save_audio(tmp_path / "long.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)),
         "too_short": save_audio(
             tmp_path / "short.wav", (0.3 * rng.standard_normal(SR // 4)).astype(np.float32)
@@ -97,7 +110,8 @@ def test_animate_makes_a_playable_video_with_audio_and_matching_files(predictors
     duration = result.seconds
     n = len(result.blendshapes)
     assert result.blendshapes.shape == (n, 52) and result.blendshapes.dtype == np.float32
-    assert abs(n - duration * ba.FPS) <= 1
+    assert result.fps == 30.0
+    assert abs(n - duration * result.fps) <= 1
     assert result.blendshapes.min() >= 0.0 and result.blendshapes.max() <= 1.0
 
     clip = read_video(result.video)
@@ -131,13 +145,30 @@ def test_animate_makes_a_playable_video_with_audio_and_matching_files(predictors
     assert "happy" in result.summary() and f"{n} frames" in result.summary()
 
 
+def test_the_app_runs_the_pipeline_with_the_processors_mouth_filter(
+    predictors, model_dir, speech_wav, tmp_path
+):
+    from transformers import pipeline
+
+    predict = predictors["av-lipsync"]
+    assert isinstance(predict, ba.PipelinePredictor) and predict.pipeline.task == "audio-to-blendshapes"
+    result = ba.animate(speech_wav, "sad", "normal", predictor=predict, out_dir=tmp_path)
+    assert result.intensity == emotions.INTENSITY_VALUES["normal"]
+    pipe = pipeline("audio-to-blendshapes", model=str(model_dir))
+    expected = pipe(str(speech_wav), emotion="sad", intensity="normal", crisp_mouth=True)
+    np.testing.assert_allclose(result.blendshapes, expected["blendshapes"], atol=1e-6)
+    assert result.fps == expected["fps"] == predict.processor.fps
+    raw = pipe(str(speech_wav), emotion="sad", intensity="normal")["blendshapes"]
+    assert np.abs(raw - result.blendshapes).max() > 1e-4  # the mouth filter ran
+
+
 def test_emotion_and_intensity_reach_the_expression_channels(predictors, speech_wav, tmp_path):
     predict = predictors["av-lipsync"]
     audio = ba.read_speech(speech_wav)
     expr = indices(EXPRESSION)
-    happy = predict(audio, "happy", 1.0)
-    angry = predict(audio, "angry", 1.0)
-    mild = predict(audio, "angry", ba.check_intensity("normal"))
+    happy = predict(audio, "happy", 1.0)["blendshapes"]
+    angry = predict(audio, "angry", 1.0)["blendshapes"]
+    mild = predict(audio, "angry", ba.check_intensity("normal"))["blendshapes"]
     assert happy.shape == angry.shape == (len(happy), 52)
     assert np.abs(happy[:, expr] - angry[:, expr]).max() > 1e-4
     assert np.abs(mild[:, expr] - angry[:, expr]).max() > 1e-6
@@ -164,7 +195,7 @@ def test_other_rates_and_arrays_are_accepted(predictors, tmp_path):
     ("case", "message"),
     [
         ("silent", r"silent \(all zeros\)"),
-        ("quiet", r"silent \(peak -\d+ dBFS"),
+        ("near_silent", r"silent"),
         ("too_long", r"61\.00 s long; at most 60 s"),
         ("too_short", r"0\.25 s long; it must be 0\.6 to 60 s"),
         ("corrupt", r"unreadable or corrupt"),
@@ -176,6 +207,55 @@ def test_bad_audio_gets_a_clear_error_without_server_paths(predictors, bad_audio
         ba.animate(bad_audio[case], "happy", 0.5, predictor=predictors["av-lipsync"])
     assert str(bad_audio[case].parent) not in str(info.value)
     assert bad_audio[case].name in str(info.value)
+
+
+@pytest.mark.parametrize("case", ["too_long", "too_short", "corrupt", "empty", "silent"])
+def test_bad_audio_names_the_upload_once(predictors, bad_audio, case):
+    with pytest.raises(ValueError) as info:
+        ba.read_speech(bad_audio[case])
+    message = str(info.value)
+    assert message.count(bad_audio[case].name) == 1, message
+    assert "audio file audio file" not in message and str(bad_audio[case].parent) not in message
+
+
+def test_a_long_m4a_is_refused_from_its_header_before_decoding(tmp_path, monkeypatch):
+    """20 minutes of .m4a used to be decoded in full (~0.9 GB for 48 kHz stereo) before the 60 s check."""
+    import shutil
+    import subprocess
+    import time
+
+    import av
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    piece, path = tmp_path / "piece.m4a", tmp_path / "long.m4a"
+    run = ["ffmpeg", "-loglevel", "error", "-y"]
+    subprocess.run(
+        [*run, "-f", "lavfi", "-i", "sine=frequency=220:duration=2", "-c:a", "aac", str(piece)], check=True
+    )
+    # 20 minutes in a fraction of a second: the 2 s piece repeated without re-encoding
+    subprocess.run([*run, "-stream_loop", "599", "-i", str(piece), "-c", "copy", str(path)], check=True)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the long file was decoded")
+
+    def no_prediction(*args):
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(av, "AudioResampler", no_decoding)
+    start = time.perf_counter()
+    with pytest.raises(
+        ValueError, match=r"^audio file 'long\.m4a' is 1\d{3}\.\d\d s long; at most 60 s is accepted"
+    ):
+        ba.animate(path, predictor=no_prediction)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_quiet_speech_is_animated_only_digital_silence_is_refused(predictors, speech_wav, tmp_path):
+    audio, rate = sf.read(speech_wav, dtype="float32")
+    quiet = save_audio(tmp_path / "quiet.wav", audio * (10 ** (-65 / 20) / np.abs(audio).max()), rate)
+    result = ba.animate(quiet, predictor=predictors["av-lipsync"], out_dir=tmp_path / "out")
+    assert len(result.blendshapes) > 0 and np.abs(result.audio).max() > SILENCE_PEAK
 
 
 def test_predictor_runs_torch_single_threaded_and_restores_the_setting(predictors, speech_wav):
@@ -214,10 +294,41 @@ def test_bad_arguments_get_a_clear_error(predictors, speech_wav, kwargs, message
 
 
 def test_a_model_returning_garbage_is_reported_not_passed_on(speech_wav):
+    def returns(**out):
+        return lambda a, e, i: {"names": list(ARKIT_NAMES), "fps": 30.0, **out}
+
     with pytest.raises(RuntimeError, match=r"returned shape \(10, 51\), expected \(frames, 52\)"):
-        ba.animate(speech_wav, predictor=lambda a, e, i: np.zeros((10, 51)), model="broken")
+        ba.animate(speech_wav, predictor=returns(blendshapes=np.zeros((10, 51))), model="broken")
     with pytest.raises(RuntimeError, match="NaN/inf"):
-        ba.animate(speech_wav, predictor=lambda a, e, i: np.full((10, 52), np.nan), model="broken")
+        ba.animate(speech_wav, predictor=returns(blendshapes=np.full((10, 52), np.nan)), model="broken")
+    with pytest.raises(RuntimeError, match=r"returned ndarray, expected the audio-to-blendshapes pipeline's"):
+        ba.animate(speech_wav, predictor=lambda a, e, i: np.zeros((10, 52)), model="broken")
+    with pytest.raises(RuntimeError, match=r"returned frame rate 0"):
+        ba.animate(speech_wav, predictor=returns(blendshapes=np.zeros((10, 52)), fps=0), model="broken")
+    names = [*ARKIT_NAMES[:51], "noseWiggle"]
+    with pytest.raises(RuntimeError, match=r"unknown channel names.*noseWiggle"):
+        ba.animate(speech_wav, predictor=returns(blendshapes=np.zeros((10, 52)), names=names), model="broken")
+
+
+def test_frame_rate_and_channel_order_come_from_the_models_output(speech_wav, tmp_path):
+    """A model at 25 fps with its channels in alphabetical order: files, video and curves follow its output."""
+    rng = np.random.default_rng(0)
+    canonical = rng.uniform(0, 1, (40, 52)).astype(np.float32)
+    order = sorted(ARKIT_NAMES)
+    alphabetical = canonical[:, [ARKIT_NAMES.index(n) for n in order]]
+
+    def predictor(audio, emotion, intensity):
+        return {"blendshapes": alphabetical, "names": order, "fps": 25.0}
+
+    result = ba.animate(speech_wav, predictor=predictor, model="other", size=64, out_dir=tmp_path)
+    assert result.fps == 25.0
+    np.testing.assert_array_equal(result.blendshapes, canonical)
+    values, fps = from_json(result.json)
+    assert fps == 25 and np.allclose(values, canonical, atol=1e-6)
+    assert read_video(result.video).fps == pytest.approx(25.0)
+    assert len(read_livelink_csv(result.livelink_csv)) == len(resample_blendshapes(canonical, 25, 60))
+    jaw = result.curves[result.curves["channel"] == "jawOpen"]
+    np.testing.assert_allclose(jaw["time"], np.arange(40) / 25)
 
 
 def test_default_output_folders_are_fresh_and_old_ones_swept(predictors, speech_wav, tmp_path, monkeypatch):
@@ -299,6 +410,61 @@ def test_ui_answers_through_gradio_client(model_dir, speech_wav, bad_audio):
                 )
         with pytest.raises(AppError, match="no audio"):
             client.predict(None, "happy", 0.5, 1, [], "av-lipsync", api_name="/animate")
+
+
+def _fake_predictor(audio, emotion, intensity):
+    n = max(1, len(audio) * 30 // SR)
+    return {"blendshapes": np.full((n, 52), 0.5, np.float32), "names": list(ARKIT_NAMES), "fps": 30.0}
+
+
+def test_api_names_every_output_and_errors_arrive_as_plain_text(tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    t = np.arange(61 * SR) / SR
+    name = "it's long & loud.wav"  # quotes and an ampersand: what HTML escaping used to mangle
+    long = save_audio(tmp_path / name, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
+    demo = ba.build_ui(predictors={"av-lipsync": _fake_predictor}, examples=False)
+    with serve_blocks(demo, css=ba.CSS) as url:
+        client = Client(url, verbose=False, analytics_enabled=False)
+        returns = _api(client)["/animate"]["returns"]
+        assert [r["label"] for r in returns] == [
+            "Animated face (with the audio)",
+            "Blendshape curves (30 fps)",
+            "Live Link Face CSV (60 fps)",
+            "Blendshapes JSON (30 fps)",
+            "Summary",
+        ]
+        text = client.view_api(print_info=False, return_format="str")
+        assert "value_" not in text and "summary: str" in text
+        with pytest.raises(AppError) as info:
+            client.predict(handle_file(str(long)), "happy", 0.5, 1, [], "av-lipsync", api_name="/animate")
+    message = str(info.value)
+    assert message == (
+        f"audio file {name!r} is 61.00 s long; at most 60 s is accepted (max_seconds). Trim it or raise max_seconds"
+    )
+    assert info.value.title == "Cannot animate this"
+
+
+def test_launch_caps_uploads_and_bounds_the_queue(model_dir):
+    import httpx
+
+    port = free_port()
+    demo = ba.launch(model_dir, server_name=LOOPBACK, server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        assert demo.max_file_size == ba.MAX_FILE_SIZE == 50 * 1024 * 1024
+        assert demo._queue.max_size == ba.QUEUE_MAX_SIZE == 16
+        assert demo._queue.default_concurrency_limit == ba.CONCURRENCY_LIMIT == 2
+        animate_fn = next(fn for fn in demo.fns.values() if fn.api_name == "animate")
+        assert animate_fn.concurrency_limit == 2
+        assert demo.delete_cache == ba.DELETE_CACHE == (3600, 3600)
+        upload = f"http://{LOOPBACK}:{port}/gradio_api/upload"
+        big = httpx.post(upload, files={"files": ("big.wav", bytes(ba.MAX_FILE_SIZE + 1))}, timeout=60)
+        assert big.status_code == 413 and "maximum allowed size" in big.text
+        small = httpx.post(upload, files={"files": ("small.wav", bytes(1000))}, timeout=60)
+        assert small.status_code == 200
+    finally:
+        demo.close()
 
 
 def test_zoo_shows_the_space_as_a_tab_only_with_a_checkpoint(model_dir, tmp_path, monkeypatch):
@@ -385,7 +551,8 @@ def test_page_renders_and_animates_an_upload_in_chromium(
         WebDriverWait(chrome, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-video video[src]"))
         WebDriverWait(chrome, 30).until(lambda d: lines_span(d) > 0.95)
 
-    frames = [math.ceil(len(ba.read_speech(p)) * ba.FPS / SR) for p in (speech_wav, longer_wav)]
+    fps = AvLipsyncProcessor.from_pretrained(model_dir).fps
+    frames = [math.ceil(len(ba.read_speech(p)) * fps / SR) for p in (speech_wav, longer_wav)]
     demo = ba.build_ui(model_dir)
     with serve_blocks(demo, css=ba.CSS) as url:
         text = open_gradio(

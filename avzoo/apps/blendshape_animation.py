@@ -9,14 +9,35 @@ Two layers:
 * :func:`build_ui` wraps it in a ``gr.Blocks`` whose main event is ``/animate`` (also for ``gradio_client``);
   the Space's ``app.py`` launches it, and ``avzoo serve`` shows it as a tab once a checkpoint is bundled.
 
-Models are *predictors*: ``callable(audio_16k, emotion, intensity) -> (T, 52)`` blendshapes at 30 fps, in
-canonical ARKit order and [0, 1]. :data:`MODEL_LOADERS` maps a model name to the function that loads its
-predictor from a checkpoint folder, and :data:`DEFAULT_MODEL_DIRS` to its bundled folder; a second family
-(koemorph) joins the "Model" dropdown by adding an entry to both.
+Models are *predictors*: ``callable(audio_16k, emotion, intensity)`` returning what the ``"audio-to-blendshapes"``
+pipeline returns, ``{"blendshapes": (T, C), "names": [...], "fps": ...}``; the app takes the frame rate from it and
+puts the channels in canonical ARKit order by name. :class:`PipelinePredictor` is that pipeline on a checkpoint
+folder (one per folder, created when the UI is built), the one inference path of the family (processor, model,
+the processor's calibrated crisp_mouth). :data:`DEFAULT_MODEL_DIRS` maps model names to their bundled folders,
+from the family registry (the families of this Space registered for the pipeline task), so a second family
+(koemorph) joins the "Model" dropdown once it registers the task and its checkpoint is bundled.
 
 Limits: clips of :data:`MIN_SECONDS` to :data:`MAX_SECONDS` seconds (60 s keeps a CPU request under half a
 minute and the frames of the video, held in memory, under 400 MB); the face video is
-:data:`VIDEO_SIZE` px square at 30 fps.
+:data:`VIDEO_SIZE` px square at 30 fps. The 60 s limit is enforced from the file's header before decoding
+(:func:`avzoo.io.audio.load_audio` with ``max_seconds``), so an hour of .m4a is refused in milliseconds.
+
+Server settings, sized for a 2-core CPU server such as a free Space:
+
+* :data:`MAX_FILE_SIZE` (50 MB per upload; ``launch(max_file_size=...)``, set by :func:`launch`): 60 s of
+  audio is at most ~35 MB even as 96 kHz / 24-bit stereo WAV (11.5 MB as 48 kHz / 16-bit stereo), so
+  nothing the app accepts is refused, while a larger upload is stopped before it fills the disk.
+* :data:`QUEUE_MAX_SIZE` (16 waiting requests) and :data:`CONCURRENCY_LIMIT` (2 at a time), set on the
+  ``Blocks`` by :func:`build_ui` (the ``/animate`` event carries its limit into ``avzoo serve`` too). Each
+  request runs torch on one thread and holds up to ~400 MB of video frames, so two at a time use both cores
+  and under 1 GB; sixteen waiting is at most a few minutes' wait (8 rounds of at most ~30 s) before a new
+  request gets "queue full" at once instead of waiting indefinitely.
+* :data:`DELETE_CACHE` (every hour, files older than an hour): gradio's copies of uploads, including the
+  refused ones, and of outputs do not pile up until a restart.
+
+Errors reach the page and ``gradio_client`` as plain text (``gr.Error``): gradio's page shows the message
+as sanitised HTML, so nothing in it can run, and the API returns it verbatim, so it is not HTML-escaped.
+Upload paths on the server are replaced by the file's name, once.
 """
 
 from __future__ import annotations
@@ -25,6 +46,7 @@ import html
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -41,32 +63,39 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from avzoo.apps.registry import PRETRAINED_DIR
-from avzoo.arkit import ARKIT_NAMES, NUM_BLENDSHAPES, canonical_name
-from avzoo.emotions import RAVDESS_EMOTIONS
+from avzoo.apps.registry import FAMILIES
+from avzoo.arkit import ARKIT_NAMES, NUM_BLENDSHAPES, canonical_name, convert
+from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS
 from avzoo.io.audio import DEFAULT_SAMPLING_RATE, load_audio
 from avzoo.io.blendshape_json import to_json
 from avzoo.io.livelink import resample_blendshapes, write_livelink_csv
+from avzoo.pipelines.audio_to_blendshapes import TASK
 
 logger = logging.getLogger(__name__)
 
-#: A model as the Space sees it: (16 kHz mono float32 audio, emotion, intensity in [0, 1]) → (T, 52) at 30 fps.
-Predictor = Callable[[np.ndarray, str, float], np.ndarray]
+#: A model as the Space sees it: (16 kHz mono float32 audio, emotion, intensity in [0, 1]) → the pipeline's output,
+#: ``{"blendshapes": (T, C) in [0, 1], "names": C channel names, "fps": frames per second}``.
+Predictor = Callable[[np.ndarray, str, float], Mapping[str, Any]]
 
-FPS = 30
+#: The Space this module is (families with this ``space`` are its models).
+SPACE = "blendshape-animation"
 #: Live Link Face records at 60 fps; the CSV download is resampled to it.
 CSV_FPS = 60
 #: Longest clip accepted (seconds).
 MAX_SECONDS = 60.0
 #: Shortest clip accepted (seconds): a 60 fps Live Link take needs more than 30 frames to import at its rate.
 MIN_SECONDS = 0.6
-#: Clips whose peak stays below this level (dBFS) count as silent: there is no speech to animate.
-SILENCE_DBFS = -50.0
 #: Side of the rendered face video in pixels.
 VIDEO_SIZE = 256
+#: Largest upload the server accepts, in bytes (50 MB): 60 s of audio is at most ~35 MB (96 kHz/24-bit stereo WAV).
+MAX_FILE_SIZE = 50 * 1024 * 1024
+#: Requests that may wait in the queue; more get "queue full" at once.
+QUEUE_MAX_SIZE = 16
+#: Requests run at the same time: one per core of a 2-core CPU server (each runs torch single-threaded).
+CONCURRENCY_LIMIT = 2
+#: gradio's cache sweep: every hour, delete cached uploads and outputs older than an hour.
+DELETE_CACHE = (3600, 3600)
 EMOTIONS: tuple[str, ...] = RAVDESS_EMOTIONS
-#: The RAVDESS intensity words and the intensity they stand for (normal = the synthetic corpus's gain).
-INTENSITY_WORDS: dict[str, float] = {"normal": 0.55, "strong": 1.0}
 #: Channels plotted unless the user picks others: jaw, lip closure, rounding, smile, brows, a blink.
 DEFAULT_CHANNELS: tuple[str, ...] = (
     "jawOpen",
@@ -137,43 +166,57 @@ def torch_threads(n: int | None):
             torch.set_num_threads(before)
 
 
-class AvLipsyncPredictor:
-    """av-lipsync from a checkpoint folder as a :data:`Predictor` (offline forward + the crisp_mouth filter).
+class PipelinePredictor:
+    """The ``"audio-to-blendshapes"`` pipeline of a checkpoint folder as a :data:`Predictor`.
+
+    Created once per folder; each call runs ``pipeline(audio, sampling_rate=16000, emotion=..., intensity=...,
+    crisp_mouth=...)`` (processor, model, post-processing with the processor's calibrated mouth filter by default).
 
     ``num_threads`` (default 1) is torch's thread count during a call. The model is small: one thread runs a
     5 s clip in milliseconds, while several threads on a busy CPU wait on each other at every op (on a shared
     2-core machine: 0.64 s with torch's 2 threads, 0.008 s with 1; ``benchmarks/blendshape_animation.py``).
     """
 
-    def __init__(self, model_dir: str | os.PathLike, num_threads: int | None = 1):
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        num_threads: int | None = 1,
+        crisp_mouth: bool | Mapping[str, Any] = True,
+    ):
         import torch
-        from transformers import AutoFeatureExtractor, AutoModel
+        from transformers import pipeline
 
-        from avzoo.models.av_lipsync import register
-
-        register()  # idempotent; `import avzoo` may not register the family yet
         self.model_dir = Path(model_dir)
-        self.model = AutoModel.from_pretrained(self.model_dir, dtype=torch.float32).eval()
-        self.feature_extractor = AutoFeatureExtractor.from_pretrained(self.model_dir)
+        # float32 whatever the stored dtype: a bundled fp16 checkpoint runs in float32 on CPU
+        self.pipeline = pipeline(TASK, model=str(self.model_dir), dtype=torch.float32)
         self.num_threads = num_threads
-        self._torch = torch
+        self.crisp_mouth = dict(crisp_mouth) if isinstance(crisp_mouth, Mapping) else bool(crisp_mouth)
 
-    def __call__(self, audio: np.ndarray, emotion: str, intensity: float) -> np.ndarray:
-        torch = self._torch
-        condition = self.model.config.condition_for(emotion, float(intensity))
-        with torch_threads(self.num_threads), torch.no_grad():
-            features = self.feature_extractor(audio, sampling_rate=DEFAULT_SAMPLING_RATE, return_tensors="pt")
-            out = self.model(
-                input_features=features["input_features"], condition=torch.from_numpy(condition)[None]
+    @property
+    def model(self) -> Any:
+        return self.pipeline.model
+
+    @property
+    def processor(self) -> Any:
+        return self.pipeline.feature_extractor
+
+    def __call__(self, audio: np.ndarray, emotion: str, intensity: float) -> dict[str, Any]:
+        with torch_threads(self.num_threads):
+            return self.pipeline(
+                audio,
+                sampling_rate=DEFAULT_SAMPLING_RATE,
+                emotion=emotion,
+                intensity=intensity,
+                crisp_mouth=self.crisp_mouth,
             )
-        blendshapes = out.blendshapes[0].float().numpy()
-        return np.clip(self.model.crisp_mouth(blendshapes), 0.0, 1.0).astype(np.float32)
 
 
-#: Model name → function that loads its predictor from a checkpoint folder.
-MODEL_LOADERS: dict[str, Callable[[Path], Predictor]] = {"av-lipsync": AvLipsyncPredictor}
-#: Model name → its bundled checkpoint folder.
-DEFAULT_MODEL_DIRS: dict[str, Path] = {"av-lipsync": PRETRAINED_DIR / "av-lipsync"}
+#: Model name → its bundled checkpoint folder: the families of this Space that serve the pipeline, in registry order.
+DEFAULT_MODEL_DIRS: dict[str, Path] = {
+    f.id: f.checkpoint
+    for f in FAMILIES
+    if f.space == SPACE and f.pipeline is not None and f.pipeline[0] == TASK
+}
 
 
 def _is_checkpoint(folder: Path) -> bool:
@@ -182,36 +225,37 @@ def _is_checkpoint(folder: Path) -> bool:
 
 def load_predictors(
     model_dir: str | os.PathLike | Mapping[str, str | os.PathLike] | None = None,
+    *,
+    num_threads: int | None = 1,
 ) -> dict[str, Predictor]:
-    """Load the predictors whose checkpoints exist, in :data:`MODEL_LOADERS` order.
+    """One :class:`PipelinePredictor` per model whose checkpoint exists, in :data:`DEFAULT_MODEL_DIRS` order.
 
     ``model_dir`` is av-lipsync's checkpoint folder, or a ``{model name: folder}`` mapping; models left out
     use :data:`DEFAULT_MODEL_DIRS`. A folder given explicitly must hold a checkpoint (``ValueError`` if not);
     a missing default one just leaves its model out. ``ValueError`` too when no model is left.
+    ``num_threads`` is each predictor's torch thread count (None: torch's default).
     """
     if model_dir is None:
         given: dict[str, Path] = {}
     elif isinstance(model_dir, Mapping):
         given = {str(k): Path(v) for k, v in model_dir.items()}
-        unknown = sorted(set(given) - set(MODEL_LOADERS))
+        unknown = sorted(set(given) - set(DEFAULT_MODEL_DIRS))
         if unknown:
-            raise ValueError(f"unknown model(s) {unknown}; known models: {list(MODEL_LOADERS)}")
+            raise ValueError(f"unknown model(s) {unknown}; known models: {list(DEFAULT_MODEL_DIRS)}")
     else:
         given = {"av-lipsync": Path(model_dir)}
     predictors: dict[str, Predictor] = {}
-    for name, loader in MODEL_LOADERS.items():
-        folder = given.get(name, DEFAULT_MODEL_DIRS.get(name))
-        if folder is None:
-            continue
+    for name, default in DEFAULT_MODEL_DIRS.items():
+        folder = given.get(name, default)
         if not _is_checkpoint(folder):
             if name in given:
                 raise ValueError(
                     f"{folder} is not a {name} checkpoint folder (it needs config.json and .safetensors weights)"
                 )
             continue
-        predictors[name] = loader(folder)
+        predictors[name] = PipelinePredictor(folder, num_threads=num_threads)
     if not predictors:
-        folders = ", ".join(str(DEFAULT_MODEL_DIRS[n]) for n in MODEL_LOADERS if n in DEFAULT_MODEL_DIRS)
+        folders = ", ".join(str(folder) for folder in DEFAULT_MODEL_DIRS.values())
         raise ValueError(f"no model checkpoint found (looked in {folders}); pass model_dir=")
     return predictors
 
@@ -223,16 +267,17 @@ def load_predictors(
 class Animation:
     """Everything one request produces."""
 
-    blendshapes: np.ndarray  #: (T, 52) float32 at 30 fps, canonical ARKit order
+    blendshapes: np.ndarray  #: (T, 52) float32 at :attr:`fps`, canonical ARKit order
     audio: np.ndarray  #: the 16 kHz mono input as the model heard it
     video: Path  #: H.264 + AAC MP4 of the rendered face with the audio
     livelink_csv: Path  #: Live Link Face CSV take at 60 fps
-    json: Path  #: blendshape JSON at 30 fps
+    json: Path  #: blendshape JSON at :attr:`fps`
     curves: pd.DataFrame  #: long format: time (s), channel, value — one row per frame and chosen channel
     model: str
     emotion: str
     intensity: float
     identity_seed: int
+    fps: float  #: frame rate of the blendshapes and the video, as the model's pipeline reports it
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
 
     @property
@@ -259,15 +304,17 @@ def check_emotion(emotion: Any) -> str:
 
 
 def check_intensity(intensity: Any) -> float:
-    """A number in [0, 1], or ``"normal"`` / ``"strong"`` (RAVDESS's two levels)."""
-    if isinstance(intensity, str) and intensity.strip().lower() in INTENSITY_WORDS:
-        return INTENSITY_WORDS[intensity.strip().lower()]
+    """A number in [0, 1], or a RAVDESS level word (``"normal"`` / ``"strong"``), valued by
+    :data:`avzoo.emotions.INTENSITY_VALUES` (the table the processors use)."""
+    if isinstance(intensity, str) and intensity.strip().lower() in INTENSITY_VALUES:
+        return INTENSITY_VALUES[intensity.strip().lower()]
     try:
         value = float(intensity)
     except (TypeError, ValueError):
         value = math.nan
     if isinstance(intensity, bool) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"intensity must be a number in [0, 1] or 'normal'/'strong', got {intensity!r}")
+        words = "/".join(repr(w) for w in INTENSITY_VALUES)
+        raise ValueError(f"intensity must be a number in [0, 1] or {words}, got {intensity!r}")
     return value
 
 
@@ -302,7 +349,7 @@ def read_speech(audio: Any, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Load a path or an ``(array, rate)`` pair as 16 kHz mono and refuse what cannot be animated.
 
     ``ValueError`` for no audio, unreadable/corrupt files, clips shorter than :data:`MIN_SECONDS` or
-    longer than ``max_seconds``, and silence (peak below :data:`SILENCE_DBFS`).
+    longer than ``max_seconds``, and digital silence (the processor's rule, :data:`avzoo.io.audio.SILENCE_PEAK`).
     """
     if audio is None or (isinstance(audio, str) and not audio.strip()):
         raise ValueError("no audio: upload a speech file or record some speech first")
@@ -312,11 +359,12 @@ def read_speech(audio: Any, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # light clipping is fine for a demo
+            # max_seconds goes down to the reader, which refuses a longer file before decoding it.
             speech = load_audio(audio, DEFAULT_SAMPLING_RATE, max_seconds=max_seconds)
     except ValueError as e:
         message = str(e)
         if isinstance(audio, (str, os.PathLike)):  # the user never saw the server's upload path
-            message = message.replace(str(Path(audio).expanduser()), name).replace(str(audio), name)
+            message = _hide_upload_path(message, audio, name)
         if "digital silence" in message:
             message = f"{name} is silent (all zeros): there is no speech to animate"
         raise ValueError(message) from None
@@ -325,18 +373,28 @@ def read_speech(audio: Any, max_seconds: float = MAX_SECONDS) -> np.ndarray:
         raise ValueError(
             f"{name} is {seconds:.2f} s long; it must be {MIN_SECONDS:g} to {max_seconds:g} s of speech"
         )
-    peak = float(np.max(np.abs(speech)))
-    peak_db = 20 * math.log10(max(peak, 1e-12))
-    if peak_db < SILENCE_DBFS:
-        raise ValueError(
-            f"{name} is silent (peak {peak_db:.0f} dBFS, below {SILENCE_DBFS:g} dBFS): "
-            "there is no speech to animate; record closer to the microphone"
-        )
     return speech
 
 
-def curves_frame(blendshapes: np.ndarray, channels: Sequence[str], fps: float = FPS) -> pd.DataFrame:
-    """The chosen channels as a long DataFrame (``time`` in s, ``channel``, ``value``) for ``gr.LinePlot``."""
+def _hide_upload_path(message: str, path: str | os.PathLike, name: str) -> str:
+    """``message`` with the server path of an upload replaced by the file's name, once per mention.
+
+    ``"audio file /tmp/gradio/…/x.wav is …"`` becomes ``"audio file 'x.wav' is …"`` (``name``), and any
+    other mention of the path, quoted or not, becomes ``'x.wav'``; one pass, so nothing is replaced twice.
+    """
+    paths = sorted({str(path), str(Path(path).expanduser())}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(p) for p in paths)
+    quoted = repr(Path(path).name)
+    return re.sub(
+        rf"(audio file )?(['\"]?)(?:{alternatives})\2",
+        lambda m: name if m.group(1) else quoted,
+        message,
+    )
+
+
+def curves_frame(blendshapes: np.ndarray, channels: Sequence[str], fps: float) -> pd.DataFrame:
+    """The chosen channels of a track at ``fps`` as a long DataFrame (``time`` in s, ``channel``, ``value``) for
+    ``gr.LinePlot``."""
     channels = check_channels(channels)
     n = len(blendshapes)
     times = np.arange(n, dtype=np.float64) / fps
@@ -350,13 +408,33 @@ def curves_frame(blendshapes: np.ndarray, channels: Sequence[str], fps: float = 
     )
 
 
-def _check_prediction(blendshapes: Any, model: str) -> np.ndarray:
-    x = np.asarray(blendshapes, dtype=np.float32)
-    if x.ndim != 2 or x.shape[1] != NUM_BLENDSHAPES or len(x) == 0:
+def _check_prediction(output: Any, model: str) -> tuple[np.ndarray, float]:
+    """A predictor's output (the pipeline's dict) → (canonical (T, 52) float32 in [0, 1], fps)."""
+    if not isinstance(output, Mapping) or "blendshapes" not in output or "fps" not in output:
+        raise RuntimeError(
+            f"model {model!r} returned {type(output).__name__}, expected the audio-to-blendshapes pipeline's "
+            "{'blendshapes', 'names', 'fps'} dict"
+        )
+    x = np.asarray(output["blendshapes"], dtype=np.float32)
+    names = list(output.get("names") or ARKIT_NAMES)
+    if x.ndim != 2 or x.shape[1] != len(names) or len(x) == 0:
+        raise RuntimeError(f"model {model!r} returned shape {x.shape}, expected (frames, {len(names)})")
+    if names != list(ARKIT_NAMES):  # another order: convert by name, refusing a track that lacks channels
+        try:
+            missing = set(ARKIT_NAMES) - {canonical_name(str(n)) for n in names}
+        except ValueError as e:
+            raise RuntimeError(f"model {model!r} returned unknown channel names: {e}") from None
+        if missing:
+            raise RuntimeError(f"model {model!r} returned no {sorted(missing)} channels")
+        x = convert(x, names)
+    if x.shape[1] != NUM_BLENDSHAPES:
         raise RuntimeError(f"model {model!r} returned shape {x.shape}, expected (frames, {NUM_BLENDSHAPES})")
     if not np.isfinite(x).all():
         raise RuntimeError(f"model {model!r} returned NaN/inf blendshapes")
-    return np.clip(x, 0.0, 1.0)
+    fps = output["fps"]
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not 0 < float(fps) <= 1000:
+        raise RuntimeError(f"model {model!r} returned frame rate {fps!r}, expected a positive number")
+    return np.clip(x, 0.0, 1.0), float(fps)
 
 
 def _output_dir() -> Path:
@@ -414,7 +492,7 @@ def animate(
     timings = {"load": time.perf_counter() - start}
 
     t = time.perf_counter()
-    blendshapes = _check_prediction(predictor(speech, emotion, intensity), model)
+    blendshapes, fps = _check_prediction(predictor(speech, emotion, intensity), model)
     timings["model"] = time.perf_counter() - t
 
     out = Path(out_dir) if out_dir is not None else _output_dir()
@@ -422,16 +500,16 @@ def animate(
     stem = f"{model}-{emotion}"
     t = time.perf_counter()
     video = render_video(
-        blendshapes, random_identity(seed), fps=FPS, audio=speech, path=out / f"{stem}.mp4", size=size
+        blendshapes, random_identity(seed), fps=fps, audio=speech, path=out / f"{stem}.mp4", size=size
     )
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()
     livelink = write_livelink_csv(
-        out / f"{stem}-livelink.csv", resample_blendshapes(blendshapes, FPS, CSV_FPS), fps=CSV_FPS
+        out / f"{stem}-livelink.csv", resample_blendshapes(blendshapes, fps, CSV_FPS), fps=CSV_FPS
     )
     json_path = out / f"{stem}-blendshapes.json"
-    to_json(blendshapes, FPS, json_path)
+    to_json(blendshapes, fps, json_path)
     timings["files"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     return Animation(
@@ -440,11 +518,12 @@ def animate(
         video=Path(video),
         livelink_csv=livelink,
         json=json_path,
-        curves=curves_frame(blendshapes, channels),
+        curves=curves_frame(blendshapes, channels, fps),
         model=model,
         emotion=emotion,
         intensity=intensity,
         identity_seed=seed,
+        fps=fps,
         timings=timings,
     )
 
@@ -453,8 +532,9 @@ def animate(
 
 
 def _user_error(message: str) -> gr.Error:
-    # gr.Error renders HTML; the message may quote file names or values.
-    return gr.Error(html.escape(message), title="Cannot animate this", print_exception=False)
+    # Plain text, not HTML-escaped: gradio_client hands the message over verbatim (escaping showed there as
+    # &#x27; and &quot;), and the page passes it through its HTML sanitiser, so file names cannot inject markup.
+    return gr.Error(message, title="Cannot animate this", print_exception=False)
 
 
 def example_audio() -> Path | None:
@@ -524,7 +604,7 @@ def build_ui(
             str(result.livelink_csv),
             str(result.json),
             result.summary(),
-            result.blendshapes,
+            (result.blendshapes, result.fps),
         )
 
     def clear_plot(blendshapes):
@@ -533,15 +613,16 @@ def build_ui(
         # new data arrives makes it build a fresh chart from the new data.
         return gr.update() if blendshapes is None else None
 
-    def replot(blendshapes, channels):
-        if blendshapes is None:
+    def replot(track, channels):
+        if track is None:
             return gr.update()
+        blendshapes, fps = track
         try:
-            return _plot_update(curves_frame(blendshapes, channels or []))
+            return _plot_update(curves_frame(blendshapes, channels or [], fps))
         except ValueError as e:
             raise _user_error(str(e)) from None
 
-    with gr.Blocks(title=f"{TITLE} · avzoo", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title=f"{TITLE} · avzoo", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.HTML(
             f'<div class="ba-header"><h1>{html.escape(TITLE)}</h1><p>{html.escape(INTRO)}</p>'
             f'<p class="ba-note">Clips of {MIN_SECONDS:g}–{MAX_SECONDS:g} s. The models learned from synthetic '
@@ -571,7 +652,7 @@ def build_ui(
                         value=DEFAULT_INTENSITY,
                         step=0.05,
                         label="Intensity",
-                        info="0.55 ≈ RAVDESS normal, 1 = strong",
+                        info=" · ".join(f"{v:g} ≈ RAVDESS {w}" for w, v in INTENSITY_VALUES.items()),
                         elem_id="ba-intensity",
                     )
                 with gr.Row():
@@ -615,7 +696,10 @@ def build_ui(
                     interactive=False,
                     elem_id="ba-video",
                 )
-                status = gr.Markdown("", elem_classes="ba-status", elem_id="ba-status")
+                # Labelled so the API names this output "summary" (not value_<id>); the page hides the label.
+                status = gr.Markdown(
+                    "", label="Summary", show_label=False, elem_classes="ba-status", elem_id="ba-status"
+                )
                 plot = gr.LinePlot(
                     x="time",
                     y="value",
@@ -639,34 +723,41 @@ def build_ui(
             inputs=[audio, emotion, intensity, seed, channels, model],
             outputs=[video, plot, csv_file, json_file, status, track],
             api_name="animate",
+            concurrency_limit=CONCURRENCY_LIMIT,
         )
         channels.change(clear_plot, track, plot, api_visibility="private", show_progress="hidden").then(
             replot, [track, channels], plot, api_visibility="private", show_progress="hidden"
         )
+    # The Space's queue (app.py launches this Blocks); under `avzoo serve` the zoo's queue applies instead.
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
     return demo
 
 
 def launch(model_dir: str | os.PathLike | None = None, **launch_kwargs) -> gr.Blocks:
-    """Build the UI and launch it with the Space's CSS and errors shown (what ``app.py`` runs)."""
+    """Build the UI and launch it with the Space's CSS, errors shown and uploads capped at
+    :data:`MAX_FILE_SIZE` (the queue settings come with :func:`build_ui`); ``launch_kwargs`` override them."""
     demo = build_ui(model_dir)
     launch_kwargs.setdefault("show_error", True)
     launch_kwargs.setdefault("css", CSS)
+    launch_kwargs.setdefault("max_file_size", MAX_FILE_SIZE)
     demo.launch(**launch_kwargs)
     return demo
 
 
 __all__ = [
+    "CONCURRENCY_LIMIT",
     "CSS",
     "CSV_FPS",
     "DEFAULT_CHANNELS",
     "DEFAULT_MODEL_DIRS",
+    "DELETE_CACHE",
     "EMOTIONS",
-    "FPS",
+    "MAX_FILE_SIZE",
     "MAX_SECONDS",
     "MIN_SECONDS",
-    "MODEL_LOADERS",
+    "QUEUE_MAX_SIZE",
     "Animation",
-    "AvLipsyncPredictor",
+    "PipelinePredictor",
     "Predictor",
     "animate",
     "build_ui",

@@ -21,22 +21,23 @@ def av_lipsync(
     """Model + streaming crisp_mouth as ONNX: a window graph and a stateful step graph, fp32 (+ int8)."""
     if not onnx:
         raise typer.BadParameter("only --onnx exports exist for av-lipsync")
-    from avzoo.evaluation.av_lipsync import load_model
-    from avzoo.export.onnx_av_lipsync import check_onnx_parity, export_onnx
+    from avzoo.export.onnx_av_lipsync import check_onnx_parity, export_onnx, load_for_export
 
     try:
-        m, _ = load_model(model)
+        m, processor = load_for_export(model)
     except (ValueError, OSError) as e:
         raise typer.BadParameter(str(e)) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     for streaming, name in ((False, "window"), (True, "step")):
-        path = export_onnx(m, out_dir / f"av-lipsync-{name}.onnx", streaming=streaming)
-        err = check_onnx_parity(m, path, streaming=streaming)
+        path = export_onnx(m, processor, out_dir / f"av-lipsync-{name}.onnx", streaming=streaming)
+        err = check_onnx_parity(m, processor, path, streaming=streaming)
         typer.echo(
             f"{path}  ({path.stat().st_size / 2**20:.2f} MB, max |onnx - torch| = {_max_err(err):.2e})"
         )
         if quantize:
-            q = export_onnx(m, out_dir / f"av-lipsync-{name}-int8.onnx", quantize=True, streaming=streaming)
+            q = export_onnx(
+                m, processor, out_dir / f"av-lipsync-{name}-int8.onnx", quantize=True, streaming=streaming
+            )
             typer.echo(f"{q}  ({q.stat().st_size / 2**20:.2f} MB, int8)")
 
 

@@ -1,27 +1,32 @@
 """ONNX export of av-lipsync with the streaming crisp_mouth filter built in.
 
+Every function takes the model and its processor (:class:`AvLipsyncProcessor`): the processor holds the streaming
+filter's calibrated settings (``processor.crisp_mouth_stream``), which the graphs bake in as constants.
+:func:`load_for_export` loads both from a folder or Hub id with the transformers Auto classes.
+
 Two graphs, both with dynamic batch and time:
 
-**Window graph** (``export_onnx(model, path)``), the deployable "model + streaming crisp_mouth":
+**Window graph** (``export_onnx(model, processor, path)``), the deployable "model + streaming crisp_mouth":
 
     inputs   input_features (B, T, 80) normalised log-mel, condition (B, T, C), prev_smoothed (B, 52)
     outputs  blendshapes (B, T, 52) filtered, next_smoothed (B, 52)
 
 It runs the model over the window as a whole utterance (zero history before it, ``lookahead_frames`` zero frames
 after it), then the streaming filter (EMA from ``prev_smoothed``, absolute gate edges; the parameters come from
-``config.crisp_mouth_stream``). Use it for files or long windows: pass ``prev_smoothed = 0`` for a new utterance,
+``processor.crisp_mouth_stream``). Use it for files or long windows: pass ``prev_smoothed = 0`` for a new utterance,
 or the previous window's ``next_smoothed`` to keep the filter continuous across windows. The model itself restarts
 at each window edge; for frame-exact real time use the step graph.
 
-**Step graph** (``export_onnx(model, path, streaming=True)``): one streaming step with explicit state. Inputs are
-those of the window graph plus ``frames_in`` (int64, shape (1,): feature frames fed before this call),
+**Step graph** (``export_onnx(model, processor, path, streaming=True)``): one streaming step with explicit state.
+Inputs are those of the window graph plus ``frames_in`` (int64, shape (1,): feature frames fed before this call),
 ``condition_queue`` (B, L, C) and one cache per causal conv (``lipsync_cache_<i>``, ``expression_cache_<i>``,
 shaped (B, hidden, context)); the outputs add the next value of each state (``*_out``). Start with all-zero state
 and ``frames_in = 0``. Each call takes n >= 1 new feature frames and returns n rows; row ``i`` is blendshape frame
 ``frames_in + i - L`` (``L = lookahead_frames``), so drop the rows whose frame is negative (the first L of the
 stream: the graph keeps them out of the filter). At the end of the audio feed ``L`` zero feature frames (with zero
-condition) to get the last ``L`` frames. Features come from ``AvLipsyncFeatureExtractor.stream()`` (or any
-implementation of its documented log-mel), so the whole pipeline matches the PyTorch stream.
+condition) to get the last ``L`` frames. Features come from ``processor.stream()`` (or any implementation of its
+documented log-mel) and conditions from ``processor.condition_for(...)``, so the whole pipeline matches the PyTorch
+stream (``model.streamer(processor, crisp_mouth=True)``).
 :class:`OnnxLipsyncStream` does this bookkeeping for Python users and shows it for other languages.
 
 Both are exported with PyTorch's TorchScript exporter (``dynamo=False``; the dynamo exporter needs onnxscript,
@@ -48,6 +53,7 @@ __all__ = [
     "OnnxLipsyncStream",
     "check_onnx_parity",
     "export_onnx",
+    "load_for_export",
     "onnx_session",
     "stream_state_names",
 ]
@@ -55,14 +61,34 @@ __all__ = [
 DEFAULT_OPSET = 17
 
 
-class _FilterParams(nn.Module):
-    """The streaming crisp_mouth parameters of a config, as constants of the traced graph."""
+def _check_pair(model: nn.Module, processor: Any) -> None:
+    """``ValueError`` unless ``model`` is an AvLipsyncModel and ``processor`` its processor."""
+    if not hasattr(model, "compute") or not hasattr(model, "stream_positions"):
+        raise ValueError(f"model must be an AvLipsyncModel, got {type(model).__name__}")
+    if not hasattr(processor, "crisp_mouth_stream") or not hasattr(processor, "blendshape_names"):
+        raise ValueError(
+            f"processor must be the model's AvLipsyncProcessor (AutoProcessor.from_pretrained(folder)), got "
+            f"{type(processor).__name__}"
+        )
+    config = model.config
+    if list(processor.blendshape_names) != list(config.blendshape_names):
+        raise ValueError(
+            "the processor's blendshape_names differ from the model's: not this model's processor"
+        )
+    if processor.feature_size != config.n_mels or processor.condition_dim != config.condition_dim:
+        raise ValueError(
+            f"the processor makes {processor.feature_size} mel bands and {processor.condition_dim}-d conditions, "
+            f"the model takes {config.n_mels} and {config.condition_dim}: not this model's processor"
+        )
 
-    def __init__(self, model: nn.Module, overrides: dict[str, Any] | None = None):
+
+class _FilterParams(nn.Module):
+    """The processor's streaming crisp_mouth parameters (plus overrides), as constants of the traced graph."""
+
+    def __init__(self, processor: Any, overrides: dict[str, Any] | None = None):
         super().__init__()
-        config = model.config
-        params = {**config.crisp_mouth_stream, **(overrides or {})}
-        width = config.num_blendshapes
+        params = {**processor.crisp_mouth_stream, **(overrides or {})}
+        width = len(processor.blendshape_names)
         self.alpha = float(params["alpha"])
         if not 0.0 < self.alpha <= 1.0:
             raise ValueError(f"crisp_mouth alpha must be in (0, 1], got {self.alpha}")
@@ -70,7 +96,7 @@ class _FilterParams(nn.Module):
         edge0 = np.broadcast_to(np.asarray(params["edge0"], np.float32), (width,))
         edge1 = np.broadcast_to(np.asarray(params["edge1"], np.float32), (width,))
         mask = np.zeros(width, dtype=bool)
-        mask[mouth_channels(config.blendshape_names)] = True
+        mask[mouth_channels(processor.blendshape_names)] = True
         self.register_buffer("edge0", torch.tensor(edge0), persistent=False)
         self.register_buffer("edge1", torch.tensor(edge1), persistent=False)
         self.register_buffer("mask", torch.tensor(mask), persistent=False)
@@ -86,10 +112,11 @@ class _FilterParams(nn.Module):
 class AvLipsyncOnnxWindow(nn.Module):
     """``model + streaming crisp_mouth`` over a window: (features, condition, prev_smoothed) → (blendshapes, next)."""
 
-    def __init__(self, model: nn.Module, crisp_mouth: dict[str, Any] | None = None):
+    def __init__(self, model: nn.Module, processor: Any, crisp_mouth: dict[str, Any] | None = None):
         super().__init__()
+        _check_pair(model, processor)
         self.model = model
-        self.filter = _FilterParams(model, crisp_mouth)
+        self.filter = _FilterParams(processor, crisp_mouth)
 
     def forward(self, input_features, condition, prev_smoothed):
         blendshapes = self.model.compute(input_features, condition)[0]
@@ -99,10 +126,11 @@ class AvLipsyncOnnxWindow(nn.Module):
 class AvLipsyncOnnxStep(nn.Module):
     """One streaming step with explicit state; see the module docstring for the inputs and outputs."""
 
-    def __init__(self, model: nn.Module, crisp_mouth: dict[str, Any] | None = None):
+    def __init__(self, model: nn.Module, processor: Any, crisp_mouth: dict[str, Any] | None = None):
         super().__init__()
+        _check_pair(model, processor)
         self.model = model
-        self.filter = _FilterParams(model, crisp_mouth)
+        self.filter = _FilterParams(processor, crisp_mouth)
         self.num_lipsync = len(_live(model.lipsync.stack))
         self.num_expression = len(_live(model.expression.stack))
 
@@ -169,8 +197,99 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+#: What onnxruntime's quantizer logs on every int8 export of these graphs (prefix → summary), expected and harmless:
+#: one multi-line warning per integer tensor it leaves alone (conv padding and slice indices), and its advice to run
+#: its shape-inference pre-processing first. Summarised in one INFO line instead of ~250 lines of warnings.
+_QUANTIZATION_NOTES = {
+    "Inference failed or unsupported type to quantize": "integer tensors left as they are",
+    "Please consider to run pre-processing before quantization": "advice to pre-process the graph",
+}
+
+
+@contextlib.contextmanager
+def _quantization_log(target: Path) -> Iterator[None]:
+    """Catch what onnxruntime's quantizer logs with the root logger (``logging.warning(...)``) meanwhile.
+
+    The expected notes (:data:`_QUANTIZATION_NOTES`) become one INFO line on this module's logger (each one at
+    DEBUG); anything else is logged again on this module's logger at its own level, so real problems stay visible.
+    Exceptions propagate as they are.
+    """
+    import logging
+    from collections import Counter
+
+    logger = logging.getLogger(__name__)
+    root = logging.getLogger()
+    caught: list[logging.LogRecord] = []
+
+    def catch(record: logging.LogRecord) -> bool:
+        if "onnxruntime" in record.pathname.replace("\\", "/").split("/"):
+            caught.append(record)
+            return False
+        return True
+
+    # logging.warning() gives a root logger without handlers a stderr handler for good (basicConfig); a
+    # placeholder handler, removed after, keeps that from happening.
+    placeholder = None if root.handlers else logging.NullHandler()
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    root.addFilter(catch)
+    try:
+        yield
+    finally:
+        root.removeFilter(catch)
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+        notes: Counter[str] = Counter()
+        for record in caught:
+            message = record.getMessage()
+            note = next((n for prefix, n in _QUANTIZATION_NOTES.items() if message.startswith(prefix)), None)
+            if note is None:
+                logger.log(record.levelno, "onnxruntime quantization: %s", message)
+            else:
+                notes[note] += 1
+                logger.debug("onnxruntime quantization: %s", message)
+        if notes:
+            summary = ", ".join(f"{count} {note}" for note, count in notes.items())
+            logger.info(
+                "int8 quantization of %s: onnxruntime notes: %s (DEBUG shows them)", target.name, summary
+            )
+
+
+def load_for_export(model: str | Path) -> tuple[nn.Module, Any]:
+    """An av-lipsync model (float32, eval mode) and its processor from a folder or Hub id, via the Auto classes.
+
+    ``avzoo/av-lipsync`` (the family's Hub id) loads the checkpoint bundled with the package when it is there, with
+    no network. ``ValueError`` naming the source when it is not an av-lipsync model folder.
+    """
+    from transformers import AutoModel, AutoProcessor
+
+    from avzoo import pretrained
+    from avzoo.models.av_lipsync import register
+
+    register()  # idempotent: the Auto classes know av-lipsync whether or not `import avzoo` registered it yet
+    source = Path(model)
+    if (
+        not source.is_dir()
+        and str(model) == pretrained.repo_id("av-lipsync")
+        and "av-lipsync" in pretrained.bundled()
+    ):
+        source = pretrained.path("av-lipsync")
+    try:
+        # float32 whatever the stored dtype: the graphs are exported in float32
+        loaded = AutoModel.from_pretrained(str(source), dtype=torch.float32, use_safetensors=True)
+        processor = AutoProcessor.from_pretrained(str(source))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot load an av-lipsync model and processor from {str(model)!r}: {err}") from err
+    try:
+        _check_pair(loaded, processor)
+    except ValueError as err:
+        raise ValueError(f"{str(model)!r} is not an av-lipsync model folder: {err}") from None
+    return loaded.eval(), processor
+
+
 def export_onnx(
     model: nn.Module,
+    processor: Any,
     path: str | Path,
     quantize: bool = False,
     *,
@@ -180,19 +299,20 @@ def export_onnx(
 ) -> Path:
     """Export ``model`` + the streaming crisp_mouth to ONNX at ``path``; returns the path.
 
-    ``streaming=False`` writes the window graph, ``True`` the step graph (module docstring). ``quantize=True``
-    writes the int8 dynamic-quantised model at ``path`` instead of the float32 one. ``crisp_mouth`` overrides
-    ``config.crisp_mouth_stream`` (e.g. ``{"alpha": 1.0, "edge0": 0, "edge1": 1e-6, "scale": 1}`` to nearly disable
-    it). The model is exported in float32, in eval mode, on CPU (it is copied: the original is left as it is).
+    ``processor`` is the model's :class:`AvLipsyncProcessor`: the graph bakes in its ``crisp_mouth_stream``
+    settings. ``streaming=False`` writes the window graph, ``True`` the step graph (module docstring).
+    ``quantize=True`` writes the int8 dynamic-quantised model at ``path`` instead of the float32 one.
+    ``crisp_mouth`` overrides ``processor.crisp_mouth_stream`` (e.g. ``{"alpha": 1.0, "edge0": 0, "edge1": 1e-6,
+    "scale": 1}`` to nearly disable it). The model is exported in float32, in eval mode, on CPU (it is copied: the
+    original is left as it is).
     """
-    if not hasattr(model, "compute") or not hasattr(model, "stream_positions"):
-        raise ValueError(f"model must be an AvLipsyncModel, got {type(model).__name__}")
+    _check_pair(model, processor)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     import copy
 
     model = copy.deepcopy(model).float().cpu().eval()
-    wrapper = (AvLipsyncOnnxStep if streaming else AvLipsyncOnnxWindow)(model, crisp_mouth).eval()
+    wrapper = (AvLipsyncOnnxStep if streaming else AvLipsyncOnnxWindow)(model, processor, crisp_mouth).eval()
     inputs = _example_inputs(model, 2, 7, streaming)
     names = ["input_features", "condition", "prev_smoothed"]
     outputs = ["blendshapes", "next_smoothed"]
@@ -229,7 +349,7 @@ def export_onnx(
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        with _quiet():
+        with _quiet(), _quantization_log(path):
             quantize_dynamic(str(target), str(path), weight_type=QuantType.QInt8)
         tmp.cleanup()
     return path
@@ -248,8 +368,9 @@ def onnx_session(path: str | Path, threads: int = 1):
 class OnnxLipsyncStream:
     """Runs the step graph on feature frames with the state bookkeeping done: ``push(features)`` → frames.
 
-    ``features`` are (n, 80) or (B, n, 80) normalised log-mel frames (from ``AvLipsyncFeatureExtractor.stream()``);
-    ``condition`` is (C,), (B, C), (n, C) or (B, n, C) or None. ``flush()`` feeds the closing zero frames.
+    ``features`` are (n, 80) or (B, n, 80) normalised log-mel frames (from ``processor.stream()``); ``condition`` is
+    (C,), (B, C), (n, C) or (B, n, C) (``processor.condition_for(...)``) or None. ``flush()`` feeds the closing zero
+    frames. ``config`` is the model's config (shapes and look-ahead).
     """
 
     def __init__(self, path: str | Path, config: Any, batch_size: int = 1, threads: int = 1):
@@ -329,6 +450,7 @@ class OnnxLipsyncStream:
 
 def check_onnx_parity(
     model: nn.Module,
+    processor: Any,
     path: str | Path,
     *,
     streaming: bool = False,
@@ -339,14 +461,15 @@ def check_onnx_parity(
 ) -> dict[str, float]:
     """Run the ONNX graph and the PyTorch wrapper on the same random inputs; returns the max abs errors.
 
-    For the step graph the inputs are fed in a few chunks of different sizes with the state carried along.
+    ``processor`` and ``crisp_mouth`` as given to :func:`export_onnx`. For the step graph the inputs are fed in a
+    few chunks of different sizes with the state carried along.
     """
     import copy
 
     model = copy.deepcopy(model).float().cpu().eval()
     session = onnx_session(path)
     if not streaming:
-        wrapper = AvLipsyncOnnxWindow(model, crisp_mouth).eval()
+        wrapper = AvLipsyncOnnxWindow(model, processor, crisp_mouth).eval()
         inputs = _example_inputs(model, batch, frames, False, seed)
         with torch.no_grad():
             expected = [t.numpy() for t in wrapper(*inputs)]
@@ -356,7 +479,7 @@ def check_onnx_parity(
             "blendshapes": float(np.abs(got[0] - expected[0]).max()),
             "next_smoothed": float(np.abs(got[1] - expected[1]).max()),
         }
-    wrapper = AvLipsyncOnnxStep(model, crisp_mouth).eval()
+    wrapper = AvLipsyncOnnxStep(model, processor, crisp_mouth).eval()
     features, condition, prev, _, *state = _example_inputs(model, batch, frames, True, seed)
     names = [i.name for i in session.get_inputs()]
     errors = {"blendshapes": 0.0, "next_smoothed": 0.0, "state": 0.0}
