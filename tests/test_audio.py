@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
+import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from avzoo.io.audio import (
+    MIN_SAMPLES,
     AudioClippingWarning,
     load_audio,
     prepare_audio,
@@ -78,7 +82,10 @@ def test_stereo_downmix_is_the_channel_mean_in_either_layout():
 
 
 def test_ambiguous_or_high_dimensional_layouts_are_refused():
-    with pytest.raises(ValueError, match="cannot tell the channel axis"):
+    with pytest.raises(ValueError, match="cannot tell the channel axis, both axes are longer than 16"):
+        prepare_audio(np.full((20, 20), 0.1, np.float32), SR)
+    # Both axes short: at most 16 samples per channel whichever way it is read, so it is too short.
+    with pytest.raises(ValueError, match=r"\(shape \(4, 4\)\) is too short: 4 sample.*at least 17 samples"):
         prepare_audio(np.full((4, 4), 0.1, np.float32), SR)
     with pytest.raises(ValueError, match=r"1-D .* or 2-D"):
         prepare_audio(np.full((2, 2, 100), 0.1, np.float32), SR)
@@ -271,6 +278,78 @@ def test_silent_and_too_long_files(tmp_path):
     sf.write(long, sine(440, 3.0, SR), SR)
     with pytest.raises(ValueError, match=r"long\.wav is 3\.00 s long; at most 2 s"):
         load_audio(long, max_seconds=2)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("n", [1, 10, 16])
+def test_files_of_at_most_16_samples_are_too_short_not_ambiguous(tmp_path, n, channels):
+    path = tmp_path / "tiny.wav"
+    sf.write(path, np.full((n, channels), 0.25, np.float32), SR)
+    with pytest.raises(
+        ValueError, match=rf"tiny\.wav is too short: {n} sample\(s\) per channel .*at least 17"
+    ):
+        load_audio(path)
+    sf.write(path, np.full((MIN_SAMPLES, channels), 0.25, np.float32), SR)
+    assert load_audio(path).shape == (MIN_SAMPLES,)
+
+
+def test_short_arrays_are_too_short_and_resampling_never_returns_nothing():
+    with pytest.raises(ValueError, match=r"audio is too short: 5 sample\(s\).*at least 17 samples"):
+        load_audio((np.full(5, 0.25, np.float32), SR))
+    with pytest.raises(ValueError, match=r"17 sample\(s\) at 768000 Hz make less than one sample at 16000"):
+        prepare_audio(np.full(17, 0.25, np.float32), 768000)
+
+
+def _long_aac(folder: Path, minutes: float, container: str = "m4a") -> Path:
+    """Minutes of AAC in a fraction of a second: encode 2 s once, then repeat it without re-encoding."""
+    folder.mkdir(parents=True, exist_ok=True)
+    piece = folder / "piece.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000:duration=2", "-c:a", "aac", str(piece))
+    loop = ["-stream_loop", str(round(30 * minutes) - 1), "-i", str(piece), "-c", "copy"]
+    out = folder / f"long.{container}"
+    if container == "m4a":
+        ffmpeg(*loop, str(out))
+    else:  # written to a pipe, so the Matroska header states no duration
+        with out.open("wb") as f:
+            subprocess.run(
+                ["ffmpeg", "-loglevel", "error", *loop, "-f", "matroska", "pipe:1"], stdout=f, check=True
+            )
+    return out
+
+
+def test_long_m4a_is_refused_from_its_header_before_decoding(tmp_path, monkeypatch):
+    import av
+
+    path = _long_aac(tmp_path, minutes=10)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the file was decoded")
+
+    monkeypatch.setattr(av, "AudioResampler", no_decoding)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"long\.m4a is 6\d\d\.\d\d s long; at most 60 s is accepted"):
+        load_audio(path, max_seconds=60)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_decoding_stops_at_max_seconds_when_the_header_states_no_length(tmp_path):
+    import av
+
+    path = _long_aac(tmp_path, minutes=10, container="mkv")
+    with av.open(str(path)) as container:
+        assert container.streams.audio[0].duration is None and container.duration is None
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"long\.mkv is longer than 5 s \(decoding stopped there\)"):
+            load_audio(path, max_seconds=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # 5 s of 16 kHz float32 is 0.3 MB; decoding the whole 10 minutes would hold 40-80 MB.
+    assert peak < 10e6, f"peak {peak / 1e6:.0f} MB"
+    # Within the limit the file is read in full.
+    short = _long_aac(tmp_path / "short", minutes=0.5, container="mkv")
+    assert abs(len(load_audio(short, max_seconds=40)) / SR - 30) < 1
 
 
 def test_load_array_rate_pair_and_bad_sources():

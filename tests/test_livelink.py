@@ -13,7 +13,9 @@ from avzoo.arkit import ARKIT_NAMES, INDEX, LIVELINK_NAMES
 from avzoo.io.blendshape_json import from_json, to_json
 from avzoo.io.livelink import (
     LIVELINK_HEADER,
+    MAX_OVERSHOOT,
     ROTATION_NAMES,
+    BlendshapeRangeWarning,
     livelink_timecodes,
     read_livelink_csv,
     resample_blendshapes,
@@ -250,6 +252,70 @@ def _edit(tmp_path: Path, line: int, old: str, new: str) -> Path:
 def test_bad_files_raise_with_line_numbers(tmp_path, line, old, new, message):
     with pytest.raises(ValueError, match=message):
         read_livelink_csv(_edit(tmp_path, line, old, new))
+
+
+def test_binary_and_non_utf8_files_name_the_file_and_problem(tmp_path):
+    text = (FIXTURES / "take_60fps.csv").read_text()
+    cases = {
+        "random.csv": (np.random.default_rng(0).bytes(4000), r"random\.csv: not UTF-8 text \(byte 0x.. cannot be"),
+        "image.csv": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, r"image\.csv: not UTF-8 text.*binary file"),
+        "latin1.csv": (text.replace("Timecode", "Timecodé").encode("latin-1"), r"latin1\.csv: not UTF-8 text"),
+        "utf16le.csv": (text.encode("utf-16-le"), r"utf16le\.csv, line 1: contains NUL .*UTF-16 without a byte-order"),
+        "huge_field.csv": (b'"' + b"x" * 200_000 + b'"\n', r"huge_field\.csv, line 1: not a readable CSV"),
+    }  # fmt: skip
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=message):
+            read_livelink_csv(tmp_path / name)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_utf16_and_utf8_with_a_byte_order_mark_read_like_utf8(tmp_path, encoding):
+    text = (FIXTURES / "take_60fps.csv").read_text()
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # big-endian with its BOM
+    (tmp_path / "take.csv").write_bytes(data)
+    take = read_livelink_csv(tmp_path / "take.csv")
+    reference = read_livelink_csv(FIXTURES / "take_60fps.csv")
+    np.testing.assert_array_equal(take.blendshapes, reference.blendshapes)
+    assert take.timecodes == reference.timecodes
+
+
+def test_blendshape_float_noise_outside_the_range_is_clipped_silently(tmp_path):
+    path = _edit(tmp_path, 3, ",0.031,", ",1.0009,")
+    path.write_text(path.read_text().replace(",0.021,", ",-0.0009,", 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        take = read_livelink_csv(path)
+    assert take.blendshapes[1, INDEX["eyeLookInLeft"]] == 1.0
+    assert take.blendshapes[1, INDEX["eyeLookDownLeft"]] == 0.0
+
+
+def test_blendshape_overshoot_is_clipped_with_a_warning_or_refused_when_strict(tmp_path):
+    path = _edit(tmp_path, 3, ",0.031,", ",1.05,")
+    with pytest.warns(
+        BlendshapeRangeWarning, match=r"bad\.csv: .*outside \[0, 1\].*EyeLookInLeft 1\.05 \(line 3"
+    ):
+        take = read_livelink_csv(path)
+    assert take.blendshapes[1, INDEX["eyeLookInLeft"]] == 1.0
+    assert take.blendshapes.min() >= 0.0 and take.blendshapes.max() <= 1.0
+    with pytest.raises(
+        ValueError, match=r"bad\.csv, line 3: column 'EyeLookInLeft' holds 1\.05, outside .*\[0, 1\]"
+    ):
+        read_livelink_csv(path, out_of_range="error")
+    with pytest.raises(ValueError, match="out_of_range must be 'clip' or 'error'"):
+        read_livelink_csv(path, out_of_range="ignore")
+
+
+@pytest.mark.parametrize("value", ["-0.3", "1.3", "87.5"])
+def test_values_far_outside_the_range_are_not_blendshape_weights(tmp_path, value):
+    assert not -MAX_OVERSHOOT <= float(value) <= 1 + MAX_OVERSHOOT
+    path = _edit(tmp_path, 4, ",0.202,", f",{value},")
+    with pytest.raises(
+        ValueError, match=rf"line 4: column 'MouthFunnel' holds {value}, outside the blendshape range"
+    ):
+        read_livelink_csv(path)
 
 
 def test_missing_blendshape_and_empty_files(tmp_path):

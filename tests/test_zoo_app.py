@@ -7,7 +7,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from browser import chrome_fixture, open_gradio, screenshot_fixture, serve_blocks  # noqa: F401
+from browser import (  # noqa: F401
+    LOOPBACK,
+    chrome_fixture,
+    free_port,
+    open_gradio,
+    screenshot_fixture,
+    serve_blocks,
+)
 
 from avzoo.apps import zoo
 from avzoo.apps.registry import FAMILIES, PRETRAINED_DIR, Family, family_status, get_family, statuses
@@ -210,6 +217,27 @@ def test_demo_that_fails_to_build_is_shown_unavailable_not_fatal(tmp_path, fake_
 def test_serve_rejects_bad_port():
     with pytest.raises(ValueError, match=r"port must be in 1\.\.65535"):
         zoo.serve(port=70000)
+
+
+def test_serve_caps_uploads_bounds_the_queue_and_sweeps_the_cache():
+    app = zoo.serve(host=LOOPBACK, port=free_port(), families=[], prevent_thread_lock=True)
+    try:
+        assert app.max_file_size == zoo.MAX_FILE_SIZE == 50 * 1024 * 1024
+        assert (
+            app.config["max_file_size"] == zoo.MAX_FILE_SIZE
+        )  # the page refuses bigger files before sending
+        assert app._queue.max_size == zoo.QUEUE_MAX_SIZE == 16
+        assert app._queue.default_concurrency_limit == zoo.CONCURRENCY_LIMIT == 2
+        assert app.delete_cache == zoo.DELETE_CACHE == (3600, 3600)
+    finally:
+        app.close()
+    app = zoo.serve(
+        host=LOOPBACK, port=free_port(), families=[], prevent_thread_lock=True, max_file_size="1mb"
+    )
+    try:
+        assert app.max_file_size == 1024 * 1024  # the cap can be changed
+    finally:
+        app.close()
 
 
 # --- in a browser ---------------------------------------------------------------------------------

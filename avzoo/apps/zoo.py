@@ -1,5 +1,17 @@
 """The zoo app that ``avzoo serve`` launches: a landing page of the model families, and one tab
-per Space demo whose family is available in this install."""
+per Space demo whose family is available in this install.
+
+Server settings of ``avzoo serve`` (:func:`serve`), sized for a 2-core CPU server
+(``serve(max_file_size=...)`` overrides the upload cap):
+
+* :data:`MAX_FILE_SIZE`, 50 MB per upload: the demos take at most a minute of audio (~35 MB even as
+  96 kHz / 24-bit stereo WAV); larger uploads are stopped before they reach the disk.
+* :data:`QUEUE_MAX_SIZE`, 16 waiting requests, and :data:`CONCURRENCY_LIMIT`, 2 running at a time by
+  default (one per core; each demo's heavy event may set its own limit). A full queue answers "queue full"
+  at once rather than letting waits grow without bound.
+* :data:`DELETE_CACHE`, every hour delete gradio's cached files older than an hour, so uploads (including
+  refused ones) and outputs do not accumulate until the server restarts.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +26,15 @@ from avzoo import __version__
 from avzoo.apps.registry import FAMILIES, SPACE_TITLES, Family, Status, statuses
 
 logger = logging.getLogger(__name__)
+
+#: Largest upload ``avzoo serve`` accepts, in bytes (50 MB).
+MAX_FILE_SIZE = 50 * 1024 * 1024
+#: Requests that may wait in the queue; more get "queue full" at once.
+QUEUE_MAX_SIZE = 16
+#: Default number of requests of one event that run at the same time: one per core of a 2-core server.
+CONCURRENCY_LIMIT = 2
+#: gradio's cache sweep: every hour, delete cached uploads and outputs older than an hour.
+DELETE_CACHE = (3600, 3600)
 
 TAGLINE = "Audio-visual models for faces and voices, native to the Hugging Face stack."
 INTRO = (
@@ -145,7 +166,7 @@ def build_app(status_list: Sequence[Status] | None = None) -> gr.Blocks:
             ]
     landing = landing_html(status_list)
 
-    with gr.Blocks(title="avzoo", analytics_enabled=False) as app:
+    with gr.Blocks(title="avzoo", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         if not demos:
             gr.HTML(landing, css_template=LANDING_CSS, js_on_load=None, elem_id="avzoo-landing")
         else:
@@ -175,12 +196,17 @@ def serve(
 ) -> gr.Blocks:
     """Build the zoo and launch it on ``host:port`` (loopback by default, never a public share link).
 
-    Blocks until the server stops unless ``prevent_thread_lock=True`` is passed.
+    Uploads are capped at :data:`MAX_FILE_SIZE` (``max_file_size=`` overrides), the queue holds at most
+    :data:`QUEUE_MAX_SIZE` requests and runs :data:`CONCURRENCY_LIMIT` of an event at a time, and cached
+    files are swept by :data:`DELETE_CACHE` (see the module docstring). Blocks until the server stops
+    unless ``prevent_thread_lock=True`` is passed.
     """
     if not 0 < port < 65536:
         raise ValueError(f"port must be in 1..65535, got {port}")
     status_list = statuses(families)
     app = build_app(status_list)
+    app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
+    launch_kwargs.setdefault("max_file_size", MAX_FILE_SIZE)
     launch_kwargs.setdefault("show_error", True)
     # Gradio's banner suggests share=True, which the zoo never wants; the CLI prints the URL itself.
     launch_kwargs.setdefault("quiet", True)

@@ -6,6 +6,14 @@ or raises a ``ValueError`` that names the problem and the accepted range.
 
 * Files: soundfile (libsndfile) reads wav/flac/ogg/mp3/aiff/...; anything else (mp4, mov, m4a, webm,
   mkv, aac, opus-in-webm ...) is decoded with PyAV (FFmpeg), taking the first audio track.
+* Duration limits (``max_seconds``) are enforced *before* a file is decoded, so an over-long upload costs
+  neither the time nor the memory of decoding it: the length is read from the file's header (soundfile's
+  frame count; the container's audio-stream duration for FFmpeg formats), and decoding itself stops as
+  soon as it passes ``max_seconds`` (for headers that do not state a length, or state a wrong one).
+  A 20-minute .m4a is refused in milliseconds instead of being decoded into ~0.4-0.9 GB first.
+* Length: :func:`load_audio` refuses files and arrays with fewer than :data:`MIN_SAMPLES` (17) samples
+  per channel as too short, naming the minimum; so does every function for 2-D input, where that rule is
+  also what keeps the channel axis unambiguous.
 * Resampling: soxr (``"HQ"`` quality), a proper band-limited resampler.
 * Downmix: the mean of the channels.
 """
@@ -29,6 +37,7 @@ __all__ = [
     "FULL_SCALE",
     "MAX_CHANNELS",
     "MAX_SAMPLING_RATE",
+    "MIN_SAMPLES",
     "MIN_SAMPLING_RATE",
     "SILENCE_PEAK",
     "AudioClippingWarning",
@@ -56,6 +65,13 @@ SILENCE_PEAK = 1e-5
 MAX_FLOAT_PEAK = 2.0
 #: The most channels we accept; it also decides which axis of a 2-D array holds the channels.
 MAX_CHANNELS = 16
+#: The fewest samples (per channel) that count as audio: one more than ``MAX_CHANNELS``, so the channel axis
+#: of a 2-D array is never ambiguous (about 1 ms at 16 kHz; nothing shorter can be heard or analysed).
+MIN_SAMPLES = MAX_CHANNELS + 1
+#: A file whose header states a length up to this much beyond ``max_seconds`` (seconds, plus 1 % of
+#: ``max_seconds``) is still decoded, with decoding stopped at ``max_seconds``: headers that estimate the
+#: length (ADTS AAC, some streamed WebM) must not refuse a file that is within the limit.
+_HEADER_SLACK_S = 1.0
 
 PathLike = str | os.PathLike
 AudioSource = PathLike | tuple[Any, float] | Sequence
@@ -112,20 +128,32 @@ def to_float32(audio: Any, name: str = "audio") -> np.ndarray:
     )
 
 
+def _too_short(name: str, n_samples: int, rate: float | None = None) -> ValueError:
+    at = f" ({1000 * n_samples / rate:.2g} ms at {rate:g} Hz)" if rate else ""
+    return ValueError(
+        f"{name} is too short: {n_samples} sample(s) per channel{at}; audio needs at least {MIN_SAMPLES} "
+        "samples (MIN_SAMPLES)"
+    )
+
+
 def _channels_first(arr: np.ndarray, name: str) -> np.ndarray:
     """Return a 2-D array as (channels, samples).
 
     The rule: the axis with at most ``MAX_CHANNELS`` entries is the channel axis. When both axes are that
-    short, or neither is, the layout is ambiguous and we refuse rather than guess.
+    short the audio has at most ``MAX_CHANNELS`` samples per channel whichever way it is read, so it is
+    refused as too short (fewer than :data:`MIN_SAMPLES`); when neither is, it has too many channels.
     """
     a, b = arr.shape
     if a <= MAX_CHANNELS < b:
         return arr
     if b <= MAX_CHANNELS < a:
         return arr.T
+    if a <= MAX_CHANNELS and b <= MAX_CHANNELS:
+        raise _too_short(f"{name} (shape {arr.shape})", max(a, b))
     raise ValueError(
-        f"{name} has shape {arr.shape}: cannot tell the channel axis. Pass 1-D mono, or 2-D (channels, samples) "
-        f"/ (samples, channels) with at most {MAX_CHANNELS} channels and more samples than channels"
+        f"{name} has shape {arr.shape}: cannot tell the channel axis, both axes are longer than "
+        f"{MAX_CHANNELS}. Pass 1-D mono, or 2-D (channels, samples) / (samples, channels) with at most "
+        f"{MAX_CHANNELS} channels"
     )
 
 
@@ -141,10 +169,11 @@ def validate_audio(
     """Check audio and return it as float32 (same layout; integer PCM converted to [-1, 1]).
 
     Raises ``ValueError`` naming the problem for: a bad sampling rate, a non-audio dtype, more than 2 axes
-    or too many channels, no samples, NaN/inf, float values far outside [-1, 1] (unscaled PCM), digital
-    silence (peak below ``SILENCE_PEAK``, unless ``allow_silence``), more than ``max_seconds`` of audio,
-    and heavy clipping (more than ``max_clipped_fraction`` of samples with ``|x| >= FULL_SCALE``).
-    Lighter clipping (above 0.1 % of samples) only issues an :class:`AudioClippingWarning`.
+    or too many channels, no samples (for 2-D input: fewer than :data:`MIN_SAMPLES` per channel), NaN/inf,
+    float values far outside [-1, 1] (unscaled PCM), digital silence (peak below ``SILENCE_PEAK``, unless
+    ``allow_silence``), more than ``max_seconds`` of audio, and heavy clipping (more than
+    ``max_clipped_fraction`` of samples with ``|x| >= FULL_SCALE``). Lighter clipping (above 0.1 % of
+    samples) only issues an :class:`AudioClippingWarning`.
     """
     rate = validate_sampling_rate(sampling_rate)
     arr = to_float32(audio, name)
@@ -225,40 +254,102 @@ def prepare_audio(
     if arr.ndim == 2:
         arr = _channels_first(arr, name).mean(axis=0, dtype=np.float32)
     if rate != target:
+        n_in = len(arr)
         arr = soxr.resample(arr, rate, target, quality="HQ")
+        if len(arr) == 0:
+            raise ValueError(
+                f"{name} is too short: {n_in} sample(s) at {rate:g} Hz make less than one sample at "
+                f"{target:g} Hz; audio needs at least {MIN_SAMPLES} samples after resampling"
+            )
     return np.ascontiguousarray(np.clip(arr, -1.0, 1.0), dtype=np.float32)
 
 
-def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
-    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+class _TooLongError(ValueError):
+    """A file is longer than ``max_seconds``: refused as such, never as "unreadable"."""
+
+
+def _too_long(path: Path, seconds: float | None, max_seconds: float) -> _TooLongError:
+    length = (
+        f"is {seconds:.2f} s long"
+        if seconds is not None
+        else f"is longer than {max_seconds:g} s (decoding stopped there)"
+    )
+    return _TooLongError(
+        f"audio file {path} {length}; at most {max_seconds:g} s is accepted (max_seconds). "
+        "Trim it or raise max_seconds"
+    )
+
+
+def _read_soundfile(path: Path, max_seconds: float | None, rate: int) -> tuple[np.ndarray, int]:
+    # Read at most one frame past the limit, so a header that understates the length cannot make us
+    # decode an arbitrarily long file.
+    frames = -1 if max_seconds is None else math.floor(max_seconds * rate) + 1
+    data, rate = sf.read(str(path), frames=frames, dtype="float32", always_2d=True)
+    if max_seconds is not None and len(data) > max_seconds * rate:
+        raise _too_long(path, None, max_seconds)
     return data.T, rate  # (channels, samples)
 
 
-def _read_av(path: Path) -> tuple[np.ndarray, int]:
+def _declared_seconds(container: Any, stream: Any) -> float | None:
+    """The audio stream's length from the container header, without decoding (None when not stated)."""
+    if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    # The container's length is that of its longest stream: only a stand-in for an audio-only file.
+    if container.duration is not None and all(s.type == "audio" for s in container.streams):
+        import av
+
+        return container.duration / av.time_base
+    return None
+
+
+def _read_av(path: Path, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     import av
 
     with av.open(str(path)) as container:
         if not container.streams.audio:
             raise ValueError("the file has no audio track")
         stream = container.streams.audio[0]
+        if max_seconds is not None:
+            declared = _declared_seconds(container, stream)
+            if declared is not None and declared > max_seconds * 1.01 + _HEADER_SLACK_S:
+                raise _too_long(path, declared, max_seconds)
         # Only the sample format is converted here; channels and rate stay native so that the
         # downmix and soxr do the rest exactly as for every other input.
         resampler = av.AudioResampler(format="fltp")
         chunks: list[np.ndarray] = []
         rate = stream.rate or stream.codec_context.sample_rate
+        n_samples = 0
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray())
                 rate = out.sample_rate
+                n_samples += out.samples
+            if max_seconds is not None and n_samples > max_seconds * rate:
+                raise _too_long(path, None, max_seconds)  # the header understated the length
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray())
+            n_samples += out.samples
+        if max_seconds is not None and n_samples > max_seconds * rate:
+            raise _too_long(path, None, max_seconds)
     if not chunks:
         raise ValueError("the audio track decoded to no samples")
     return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), rate
 
 
+def _reason(err: Exception, path: Path) -> str:
+    """A decoder's error without the path it quotes (the message names the file once, up front)."""
+    text = str(err)
+    for form in (f"'{path}'", f'"{path}"', str(path)):
+        text = text.replace(form, "the file")
+    return text
+
+
 def _read_file(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
-    """Decode a file to float32 (channels, samples); soundfile first, then FFmpeg via PyAV."""
+    """Decode a file to float32 (channels, samples); soundfile first, then FFmpeg via PyAV.
+
+    With ``max_seconds``, an over-long file is refused from its header before decoding, and decoding
+    stops once it passes ``max_seconds`` (see the module docstring).
+    """
     if not path.exists():
         raise ValueError(f"cannot read audio from {path}: no such file")
     if path.is_dir():
@@ -269,22 +360,23 @@ def _read_file(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
     try:
         info = sf.info(str(path))
     except Exception as err:  # libsndfile does not know the container: let FFmpeg try
-        reasons.append(f"soundfile: {err}")
+        reasons.append(f"soundfile: {_reason(err, path)}")
     else:
         # Refuse over-long files before decoding them into memory.
         if max_seconds is not None and info.frames > 0 and info.frames / info.samplerate > max_seconds:
-            raise ValueError(
-                f"audio file {path} is {info.frames / info.samplerate:.2f} s long; at most {max_seconds:g} s "
-                "is accepted (max_seconds)"
-            )
+            raise _too_long(path, info.frames / info.samplerate, max_seconds)
         try:
-            return _read_soundfile(path)
+            return _read_soundfile(path, max_seconds, info.samplerate)
+        except _TooLongError:
+            raise
         except Exception as err:
-            reasons.append(f"soundfile: {err}")
+            reasons.append(f"soundfile: {_reason(err, path)}")
     try:
-        return _read_av(path)
+        return _read_av(path, max_seconds)
+    except _TooLongError:
+        raise
     except Exception as err:
-        reasons.append(f"ffmpeg: {err}")
+        reasons.append(f"ffmpeg: {_reason(err, path)}")
     raise ValueError(f"cannot read audio from {path} (unreadable or corrupt): " + "; ".join(reasons))
 
 
@@ -301,15 +393,25 @@ def load_audio(
     ``source`` is a path to any common audio file (wav, flac, ogg, mp3, ...) or video/container file
     (mp4, mov, mkv, webm, m4a: the first audio track), or an ``(array, rate)`` pair. Unreadable or corrupt
     files raise ``ValueError`` with the path and the decoder's reason; see :func:`prepare_audio` for the
-    checks applied to the samples.
+    checks applied to the samples. ``max_seconds`` is checked before a file is decoded (its header) and
+    while it is (decoding stops past it), so an over-long file is refused quickly and without the memory
+    of decoding it. Audio with fewer than :data:`MIN_SAMPLES` samples per channel is refused as too short.
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
         data, rate = _read_file(path, max_seconds)
         name = f"audio file {path}"
+        # The decoders say which axis holds the channels: no need to infer it from the shape.
+        if data.shape[1] < MIN_SAMPLES:
+            raise _too_short(name, data.shape[1], rate)
+        if data.shape[0] == 1:
+            data = data[0]
     elif isinstance(source, (tuple, list)) and len(source) == 2 and not np.isscalar(source[0]):
         data, rate = source
         name = "audio"
+        data = to_float32(data, name)
+        if data.ndim == 1 and 0 < len(data) < MIN_SAMPLES:
+            raise _too_short(name, len(data))
     else:
         raise ValueError(
             f"source must be a file path or an (array, sampling_rate) pair, got {type(source).__name__}"

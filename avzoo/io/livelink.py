@@ -22,6 +22,20 @@ and writes it:
   Rotator.Yaw / 180``, with yaw and roll negated for an unmirrored face), and the app streams and records
   the same map. They are kept in that unit here; :attr:`LiveLinkTake.rotations_degrees` converts.
 
+Reading is strict about what is not a take and forgiving about what real captures do:
+
+* Encoding: UTF-8 (the app's), with or without a byte-order mark. UTF-16 with a byte-order mark (what
+  "Unicode text" exports of spreadsheet tools write) is decoded too; anything else that is not UTF-8 text
+  (a binary file, UTF-16 without a BOM, Latin-1 with accents in it) raises a ``ValueError`` naming the
+  file and the problem, never a bare ``UnicodeDecodeError`` or ``csv.Error``.
+* Blendshape range: ARKit weights lie in [0, 1], but real captures overshoot a little (a range-of-motion
+  take in ``shared/data/arkit-real`` reaches ``EyeLookInLeft`` = 1.053). Values within
+  :data:`RANGE_TOLERANCE` (1e-3) of the range are float noise and are clipped silently; values up to
+  :data:`MAX_OVERSHOOT` (0.25) outside it are clipped to [0, 1] with a :class:`BlendshapeRangeWarning`
+  naming the columns, the extreme values and their lines (``out_of_range="error"`` refuses them
+  instead); values further out mean the file is not 0-1 weights (percentages, degrees) and always raise a
+  ``ValueError`` naming the column, line and value. Rotations are not range-checked.
+
 Writing follows the same rules, so a written file reads back bit-identically and imports in Unreal with
 the right timing. Each frame ``k`` sits at ``k / fps`` seconds after ``start_timecode``: at 60 and 30 fps
 the sub-frame is always ``.000``; at 59.94 fps (taken as 60000/1001) and other rates the 60- or 30-frame
@@ -62,6 +76,16 @@ _NTSC = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001))
 _LIVELINK_TO_CANONICAL = [INDEX[canonical_name(n)] for n in LIVELINK_NAMES]
 # Detected rates within this relative distance of a standard rate snap to it; 59.94 and 60 are 0.1% apart.
 _SNAP_TOLERANCE = 5e-4
+#: Blendshape values this close outside [0, 1] are float noise: clipped without a word.
+RANGE_TOLERANCE = 1e-3
+#: Blendshape values up to this far outside [0, 1] are capture overshoot: clipped with a warning (or an
+#: error with ``out_of_range="error"``). Values further out are never blendshape weights: always an error.
+MAX_OVERSHOOT = 0.25
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+class BlendshapeRangeWarning(UserWarning):
+    """Blendshape values of a take lay outside [0, 1] and were clipped."""
 
 
 @dataclass
@@ -112,32 +136,32 @@ class LiveLinkTake:
 
 
 # --- Reading --------------------------------------------------------------------------------------
-def read_livelink_csv(path: str | Path, timecode_rate: int | None = None) -> LiveLinkTake:
+def read_livelink_csv(
+    path: str | Path, timecode_rate: int | None = None, out_of_range: str = "clip"
+) -> LiveLinkTake:
     """Read a Live Link Face CSV take.
 
     Columns are found by name (any order, any case, surrounding spaces ignored), so both count-column
     spellings, PascalCase or lowerCamel blendshape names and the app's JawLeft/JawRight swap all map to the
-    canonical order. CRLF line ends and a UTF-8 byte-order mark are fine. Missing rotation columns are
-    filled with 0 (with a warning); a missing count column is accepted. ``timecode_rate`` fixes the frames
-    per timecode second; by default it is inferred like Unreal does (60 if any ``FF.fff`` exceeds 30,
-    else 30).
+    canonical order. CRLF line ends and a UTF-8 byte-order mark are fine, and UTF-16 files with a
+    byte-order mark are decoded too. Missing rotation columns are filled with 0 (with a warning); a missing
+    count column is accepted. ``timecode_rate`` fixes the frames per timecode second; by default it is
+    inferred like Unreal does (60 if any ``FF.fff`` exceeds 30, else 30).
 
-    Raises ``ValueError`` naming the file and line for unknown, duplicate or missing columns, rows whose
-    cell count differs from the header, malformed timecodes and non-numeric or non-finite values.
+    Blendshape values outside [0, 1] (see the module docstring): within :data:`RANGE_TOLERANCE` they are
+    clipped silently; up to :data:`MAX_OVERSHOOT` outside, ``out_of_range="clip"`` (the default) clips them
+    with a :class:`BlendshapeRangeWarning` and ``out_of_range="error"`` raises; further out always raises.
+    The returned blendshapes are always in [0, 1].
+
+    Raises ``ValueError`` naming the file (and line, where there is one) for files that are not UTF-8 or
+    BOM-marked UTF-16 text (binary files), unknown, duplicate or missing columns, rows whose cell count
+    differs from the header, malformed timecodes, non-numeric or non-finite values and out-of-range
+    blendshapes.
     """
     path = Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header: list[str] | None = None
-        rows: list[tuple[int, list[str]]] = []
-        for cells in reader:
-            cells = [c.strip() for c in cells]
-            if not any(cells):
-                continue  # blank line, e.g. a trailing one
-            if header is None:
-                header = cells
-            else:
-                rows.append((reader.line_num, cells))
+    if out_of_range not in ("clip", "error"):
+        raise ValueError(f"out_of_range must be 'clip' or 'error', got {out_of_range!r}")
+    header, rows = _read_rows(path)
     if header is None:
         raise ValueError(f"{path}: empty file; expected a Live Link Face header line")
     tc_col, count_col, value_cols = _map_header(header, path)
@@ -193,6 +217,8 @@ def read_livelink_csv(path: str | Path, timecode_rate: int | None = None) -> Liv
             f"{path}, line {rows[k][0]}: timecode goes backwards; rows are kept in file order", stacklevel=2
         )
 
+    _check_range(values[:, :NUM_BLENDSHAPES], value_cols, header, rows, path, out_of_range)
+    values[:, :NUM_BLENDSHAPES] = np.clip(values[:, :NUM_BLENDSHAPES], 0.0, 1.0)
     values32 = values.astype(np.float32)
     return LiveLinkTake(
         blendshapes=np.ascontiguousarray(values32[:, :NUM_BLENDSHAPES]),
@@ -202,6 +228,86 @@ def read_livelink_csv(path: str | Path, timecode_rate: int | None = None) -> Liv
         fps=_detect_fps(times, timecode_rate),
         start_timecode=timecodes[0],
         timecode_rate=timecode_rate,
+    )
+
+
+def _read_rows(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """The stripped header cells and the (line number, stripped cells) of every non-blank row."""
+    try:
+        with path.open("rb") as f:
+            start = f.read(4)
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the file ({e.strerror or e})") from None
+    encoding = next((enc for bom, enc in _BOMS if start.startswith(bom)), "utf-8")
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    line = 0
+    try:
+        with path.open(newline="", encoding=encoding) as f:
+            reader = csv.reader(f)
+            for cells in reader:
+                line = reader.line_num
+                cells = [c.strip() for c in cells]
+                if any("\x00" in c for c in cells):
+                    raise ValueError(
+                        f"{path}, line {line}: contains NUL characters; this is a binary file or UTF-16 "
+                        "without a byte-order mark, not a Live Link Face CSV (UTF-8 text)"
+                    )
+                if not any(cells):
+                    continue  # blank line, e.g. a trailing one
+                if header is None:
+                    header = cells
+                else:
+                    rows.append((line, cells))
+    except UnicodeDecodeError as e:
+        what = "UTF-16 text" if encoding == "utf-16" else "UTF-8 text"
+        raise ValueError(
+            f"{path}: not {what} (byte 0x{e.object[e.start]:02x} cannot be decoded); a Live Link Face CSV is "
+            "UTF-8 text (UTF-16 is read when it starts with a byte-order mark). Is this a binary file?"
+        ) from None
+    except csv.Error as e:
+        raise ValueError(
+            f"{path}, line {line + 1}: not a readable CSV ({e}); is this a binary file?"
+        ) from None
+    return header, rows
+
+
+def _check_range(
+    values: np.ndarray,
+    value_cols: list[int | None],
+    header: list[str],
+    rows: list[tuple[int, list[str]]],
+    path: Path,
+    out_of_range: str,
+) -> None:
+    """Raise for blendshape values far outside [0, 1] (or any beyond noise, when strict); warn for the rest."""
+    excess = np.maximum(values - 1.0, -values)  # > 0 outside [0, 1]
+    if not (excess > RANGE_TOLERANCE).any():
+        return
+    limit = MAX_OVERSHOOT if out_of_range == "clip" else RANGE_TOLERANCE
+    if (excess > limit).any():
+        r, j = np.unravel_index(int(np.argmax(excess)), excess.shape)
+        col = value_cols[j]
+        allowed = (
+            f"[{-MAX_OVERSHOOT:g}, {1 + MAX_OVERSHOOT:g}] is clipped to [0, 1] with a warning, further out is "
+            "not a 0-1 blendshape weight (percentages? degrees?)"
+            if out_of_range == "clip"
+            else "out_of_range='error' accepts only [0, 1] (pass out_of_range='clip' to clip overshoot)"
+        )
+        raise ValueError(
+            f"{path}, line {rows[r][0]}: column {header[col]!r} holds {rows[r][1][col]}, outside the blendshape "
+            f"range [0, 1]; {allowed}"
+        )
+    parts = []
+    for j in np.flatnonzero((excess > RANGE_TOLERANCE).any(axis=0)):
+        r = int(np.argmax(excess[:, j]))
+        col = value_cols[j]
+        n = int((excess[:, j] > RANGE_TOLERANCE).sum())
+        parts.append(f"{header[col]} {rows[r][1][col]} (line {rows[r][0]}; {n} row(s))")
+    warnings.warn(
+        f"{path}: blendshape values outside [0, 1] were clipped to it: " + ", ".join(parts),
+        BlendshapeRangeWarning,
+        stacklevel=3,
     )
 
 
