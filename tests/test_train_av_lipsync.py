@@ -27,6 +27,7 @@ def corpus(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_phase2_keeps_phase1_lipsync_bit_identical(corpus, tmp_path):
     common = [f"corpus_dir={corpus}", "batch_size=3", "progress=false", "num_epochs=1", "learning_rate=0.01"]
     p1 = main([*common, f"output_dir={tmp_path / 'p1'}", "phase=1", f"model={TINY}"])
@@ -48,6 +49,7 @@ def test_phase2_keeps_phase1_lipsync_bit_identical(corpus, tmp_path):
     assert np.isfinite(p1.eval_history[-1]["eval_lipsync_mae"])
 
 
+@pytest.mark.slow
 def test_phone_head_learns_frame_phones_and_phase1_can_continue(corpus, tmp_path):
     from avzoo.synth.corpus import load_corpus
     from avzoo.train.av_lipsync import PHONES, frame_phones
