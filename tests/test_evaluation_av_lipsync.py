@@ -1,4 +1,8 @@
-"""av-lipsync evaluation: baselines, metric plumbing on a tiny corpus, the evaluation JSON, real-voice report."""
+"""av-lipsync evaluation: baselines, metric plumbing on a tiny corpus, the evaluation JSON, real-voice report.
+
+Every prediction goes through the processor (features, condition, post-processing): the fakes below are
+``AvLipsyncProcessor`` subclasses that only swap the features, so conditions and post-processing stay real.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import pytest
 import torch
 
 from avzoo import arkit
+from avzoo.emotions import INTENSITY_VALUES
 from avzoo.evaluation.av_lipsync import (
     THRESHOLDS,
     bilabial_events,
@@ -19,9 +24,12 @@ from avzoo.evaluation.av_lipsync import (
     evaluate_av_lipsync,
     format_table,
     intensity_value,
+    load_model,
     load_test_rows,
     main,
+    predict_rows,
     run_evaluation,
+    score_rows,
 )
 from avzoo.evaluation.baselines import (
     MeanPoseBaseline,
@@ -33,9 +41,10 @@ from avzoo.evaluation.baselines import (
     frame_rms,
     rms_db,
 )
+from avzoo.evaluation.inference import post_process_tracks, predict_blendshapes
 from avzoo.evaluation.real_voices import pause_mask, real_voice_report, runs, track_audio_stats
 from avzoo.hub.cards import load_eval_results
-from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor
 
 SR = 16000
 FPS = 30.0
@@ -83,20 +92,20 @@ def stepped_audio(levels_db: np.ndarray, seed: int = 0) -> np.ndarray:
     return audio
 
 
-class KeyedFeatures:
-    """A fake feature extractor: feature 0 of every frame carries the clip's index in ``clips``."""
+class KeyedFeatures(AvLipsyncProcessor):
+    """The real processor, but feature 0 of every frame carries the clip's index in ``clips``."""
 
-    def __init__(self, clips):
+    def __init__(self, clips, **kwargs):
+        super().__init__(**kwargs)
         self.index = {np.asarray(c, np.float32).tobytes(): i for i, c in enumerate(clips)}
 
-    def __call__(self, clips, sampling_rate=None, return_tensors="pt", padding="longest"):
-        lengths = [math.ceil(len(c) * FPS / SR - 1e-9) for c in clips]
-        features = torch.zeros(len(clips), max(lengths), 80)
-        mask = torch.zeros(len(clips), max(lengths), dtype=torch.long)
-        for j, (clip, n) in enumerate(zip(clips, lengths, strict=True)):
-            features[j, :n, 0] = self.index[np.asarray(clip, np.float32).tobytes()]
-            mask[j, :n] = 1
-        return {"input_features": features, "attention_mask": mask}
+    def __call__(self, clips, sampling_rate=None, **kwargs):
+        batch = super().__call__(clips, sampling_rate=sampling_rate, **kwargs)
+        features = torch.zeros_like(batch["input_features"])
+        for j, clip in enumerate(clips):
+            features[j, :, 0] = self.index[np.asarray(clip, np.float32).tobytes()]
+        batch["input_features"] = features
+        return batch
 
 
 class ReferenceModel:
@@ -113,21 +122,21 @@ class ReferenceModel:
             n = int(attention_mask[j].sum())
             out[j, :n] = torch.from_numpy(self.references[i][:n])
             if condition is not None:
-                self.conditions[i] = condition[j, :n].numpy().copy()
+                self.conditions[i] = condition[j].numpy().copy()  # (C,): the processor's per-clip condition
         return SimpleNamespace(blendshapes=out)
 
 
-class LoudnessFeatures:
-    """A fake feature extractor whose feature 0 is the frame RMS (the baselines' frame grid)."""
+class LoudnessFeatures(AvLipsyncProcessor):
+    """The real processor, but feature 0 is the frame RMS (the baselines' frame grid), normalised per clip."""
 
-    def __call__(self, clips, sampling_rate=None, return_tensors="pt", padding="longest"):
-        tracks = [frame_rms(c) for c in clips]
-        features = torch.zeros(len(clips), max(map(len, tracks)), 80)
-        mask = torch.zeros(features.shape[:2], dtype=torch.long)
-        for j, t in enumerate(tracks):
-            features[j, : len(t), 0] = torch.from_numpy(t / t.max())
-            mask[j, : len(t)] = 1
-        return {"input_features": features, "attention_mask": mask}
+    def __call__(self, clips, sampling_rate=None, **kwargs):
+        batch = super().__call__(clips, sampling_rate=sampling_rate, **kwargs)
+        features = torch.zeros_like(batch["input_features"])
+        for j, (clip, n) in enumerate(zip(clips, batch["attention_mask"].sum(-1).tolist(), strict=True)):
+            t = frame_rms(clip, num_frames=n)
+            features[j, :n, 0] = torch.from_numpy(t / t.max()).float()
+        batch["input_features"] = features
+        return batch
 
 
 def loudness_model(input_features, attention_mask, condition=None):
@@ -233,21 +242,33 @@ def test_bilabial_mask_uses_frame_centres_and_ignores_stress():
         {"phone": "AA1", "start": 0.25, "end": 0.4},
         {"phone": "p", "start": 0.4, "end": 0.45},  # frame 12 (0.4167)
     ]
-    mask = bilabial_mask(phones, 15)
+    mask = bilabial_mask(phones, 15, FPS)
     assert np.flatnonzero(mask).tolist() == [3, 4, 5, 6, 12]
     assert bilabial_events(phones) == 2  # "M B" is one closure
-    assert not bilabial_mask(None, 4).any()
+    assert not bilabial_mask(None, 4, FPS).any()
+    # at 15 fps the centres are 1/30 + k/15: M holds 0.1 and 0.1667, B 0.2333, p 0.4333
+    assert np.flatnonzero(bilabial_mask(phones, 8, 15.0)).tolist() == [1, 2, 3, 6]
+    with pytest.raises(ValueError, match="fps"):
+        bilabial_mask(phones, 4, 0)
 
 
-def test_condition_from_labels():
-    config = AvLipsyncConfig()
-    happy = condition_from_labels(config, 2, 0)
+def test_condition_from_labels_goes_through_the_processor():
+    processor = AvLipsyncProcessor()
+    happy = condition_from_labels(processor, 2, 0)
     assert happy[2] == 1.0 and happy[:8].sum() == 1.0 and happy[-1] == pytest.approx(0.55)
-    assert condition_from_labels(config, "angry", "strong")[-1] == 1.0
-    assert not condition_from_labels(config, -1, -1).any()
-    assert intensity_value(None) == 0.55 and intensity_value(1) == 1.0
+    np.testing.assert_array_equal(happy, processor.condition_for("happy", "normal"))
+    assert condition_from_labels(processor, "angry", "strong")[-1] == 1.0
+    assert condition_from_labels(processor, "sad", 0.3)[-1] == pytest.approx(0.3)
+    assert not condition_from_labels(processor, -1, -1).any()
+    # the intensity words mean what the processor (its preprocessor_config.json) says
+    custom = AvLipsyncProcessor(intensity_values={"normal": 0.4, "strong": 0.8})
+    assert condition_from_labels(custom, "happy", "normal")[-1] == pytest.approx(0.4)
+    assert intensity_value(None) == INTENSITY_VALUES["normal"] == 0.55 and intensity_value(1) == 1.0
+    assert intensity_value("strong", custom.intensity_values) == 0.8
     with pytest.raises(ValueError, match="emotion"):
-        condition_from_labels(config, "bored", 0)
+        condition_from_labels(processor, "bored", 0)
+    with pytest.raises(ValueError, match="intensity"):
+        condition_from_labels(processor, "happy", 1.5)
 
 
 # --- the evaluation ------------------------------------------------------------------------------------------------
@@ -260,9 +281,8 @@ def _finite(value) -> bool:
 def test_evaluate_tiny_model_writes_a_valid_card_json(dataset, tmp_path):
     baselines = fit_baselines(dataset["train"])
     out = tmp_path / "eval.json"
-    result = evaluate_av_lipsync(
-        tiny_model(), AvLipsyncFeatureExtractor(), dataset["test"], baselines, 2, out_json=out
-    )
+    net, processor = tiny_model(), AvLipsyncProcessor()
+    result = evaluate_av_lipsync(net, processor, dataset["test"], baselines, 2, out_json=out)
     loaded = load_eval_results(out)[0]
     assert loaded["task"]["type"] == "audio-to-blendshapes"
     assert loaded["dataset"]["name"] == "avzoo-synth"
@@ -284,20 +304,62 @@ def test_evaluate_tiny_model_writes_a_valid_card_json(dataset, tmp_path):
     assert extra["thresholds"]["all_pass"] is False  # an untrained model passes nothing
     assert extra["reference_closure_accuracy"] >= 0.9
     assert extra["bilabial_frames"] > 0 and extra["num_utterances"] == 2
-    assert "model_crisp_mouth" in extra
+    assert extra["fps"] == processor.fps and extra["intensity_values"] == processor.intensity_values
+    # the raw and the filtered scores are the processor's post-processing of one model run
+    rows = load_test_rows(dataset["test"])
+    raw = predict_rows(net, processor, rows)
+    assert model_scores_equal(score_rows(raw, rows), model)
+    crisp = predict_rows(net, processor, rows, crisp_mouth=True)
+    assert model_scores_equal(score_rows(crisp, rows), extra["model_crisp_mouth"])
+    for a, b in zip(crisp, post_process_tracks(processor, raw), strict=True):
+        np.testing.assert_array_equal(a, b)
     assert _finite(extra["closure_rate"]["bilabial_phone_events_per_second"])
     types = {(m["type"], m.get("config")) for m in result["metrics"]}
     assert ("mae", "lipsync") in types and ("pearsonr", "jawOpen") in types
     assert "lipsync MAE" in format_table(result)
 
-    neutral = evaluate_av_lipsync(
-        tiny_model(), AvLipsyncFeatureExtractor(), dataset["test"], baselines, 1, "neutral"
-    )
+    neutral = evaluate_av_lipsync(tiny_model(), processor, dataset["test"], baselines, 1, "neutral")
     assert neutral["dataset"]["config"] == "condition=neutral"
     # the lipsync branch ignores the condition: same lipsync numbers under both conditions
     assert neutral["extra"]["model"]["jaw_open_mae"] == pytest.approx(model["jaw_open_mae"], abs=1e-6)
     with pytest.raises(ValueError, match="condition_mode"):
-        evaluate_av_lipsync(tiny_model(), AvLipsyncFeatureExtractor(), dataset["test"], baselines, 1, "happy")
+        evaluate_av_lipsync(tiny_model(), processor, dataset["test"], baselines, 1, "happy")
+    with pytest.raises(ValueError, match="fps"):
+        evaluate_av_lipsync(tiny_model(), processor, dataset["test"], baselines, 1, fps=25.0)
+
+
+def model_scores_equal(a, b) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_predict_blendshapes_is_the_pipeline_path(dataset):
+    """The evaluation's batched inference gives what ``pipeline("audio-to-blendshapes")`` gives, clip by clip."""
+    from transformers import pipeline
+
+    model, processor = tiny_model(), AvLipsyncProcessor()
+    animate = pipeline("audio-to-blendshapes", model=model, feature_extractor=processor)
+    audios = [r["audio"] for r in load_test_rows(dataset["test"])]
+    options = {"emotion": "happy", "intensity": "strong", "crisp_mouth": True}
+    ours = predict_blendshapes(model, processor, audios[:1], batch_size=1, **options)[0]
+    theirs = animate(audios[0], sampling_rate=SR, **options)["blendshapes"]
+    np.testing.assert_array_equal(ours, theirs)
+    # batched, one emotion per clip: the same tracks as one clip at a time (padding is masked out)
+    emotions, intensities = ["angry", None], [1.0, "normal"]
+    batched = predict_blendshapes(model, processor, audios, emotion=emotions, intensity=intensities)
+    for audio, emotion, intensity, track in zip(audios, emotions, intensities, batched, strict=True):
+        alone = animate(audio, sampling_rate=SR, emotion=emotion, intensity=intensity)["blendshapes"]
+        np.testing.assert_allclose(track, alone, atol=1e-6)
+        assert track.dtype == np.float32 and track.min() >= 0 and track.max() <= 1
+    # a ready condition vector is the same as the emotion it encodes
+    ready = [processor.condition_for(e, i) for e, i in zip(emotions, intensities, strict=True)]
+    for a, b in zip(predict_blendshapes(model, processor, audios, ready), batched, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not both"):
+        predict_blendshapes(model, processor, audios, ready, emotion="happy")
+    with pytest.raises(ValueError, match="one per clip"):
+        predict_blendshapes(model, processor, audios, emotion=["happy"])
+    with pytest.raises(ValueError, match="intensity"):
+        predict_blendshapes(model, processor, audios, emotion="happy", intensity="loud")
 
 
 @pytest.mark.parametrize("batch_size", [1, 2])
@@ -317,11 +379,11 @@ def test_reference_model_scores_perfectly(dataset, batch_size):
     assert extra["thresholds"]["all_pass"] is True
     rate = extra["closure_rate"]
     assert rate["model_closures_per_second"] == rate["reference_closures_per_second"]
-    # the oracle condition carries each utterance's emotion, constant over its frames
-    config = AvLipsyncConfig()
+    # the oracle condition is each utterance's emotion and intensity, as the processor encodes them
     for i, r in enumerate(rows):
-        expected = condition_from_labels(config, r["emotion"], r["intensity"])
-        np.testing.assert_allclose(model.conditions[i], np.broadcast_to(expected, model.conditions[i].shape))
+        np.testing.assert_array_equal(
+            model.conditions[i], condition_from_labels(features, r["emotion"], r["intensity"])
+        )
     load_eval_results(result)
 
 
@@ -350,7 +412,12 @@ def test_run_evaluation_end_to_end(corpus, dataset, tmp_path, capsys):
 
     model_dir = tmp_path / "model"
     tiny_model().save_pretrained(model_dir)
-    AvLipsyncFeatureExtractor().save_pretrained(model_dir)
+    AvLipsyncProcessor(crisp_mouth_offline={"sigma": 2.0}).save_pretrained(model_dir)
+    model, processor = load_model(model_dir)
+    assert isinstance(processor, AvLipsyncProcessor) and processor.crisp_mouth_offline["sigma"] == 2.0
+    assert not model.training and next(model.parameters()).dtype == torch.float32
+    with pytest.raises(ValueError, match="cannot load"):
+        load_model(tmp_path / "nowhere")
     wav = tmp_path / "voice.wav"
     sf.write(wav, load_test_rows(dataset["test"])[0]["audio"], SR)
     out = tmp_path / "results" / "av_lipsync.json"
@@ -392,7 +459,7 @@ def test_track_stats_see_a_jaw_that_follows_loudness():
     audio = stepped_audio(levels)
     track = np.zeros((80, 52), np.float32)
     track[:, JAW] = np.clip((levels + 90) / 80, 0, 1)
-    stats = track_audio_stats(track, audio)
+    stats = track_audio_stats(track, audio, sampling_rate=SR, fps=FPS)
     assert stats["jaw_log_rms_r"] == pytest.approx(1.0, abs=1e-6)
     assert stats["pause_frames"] == 40 and stats["loud_frames"] == 40
     assert stats["jaw_pause_mean"] == 0.0 and stats["jaw_speech_mean"] > 0.5
@@ -420,8 +487,9 @@ def test_real_voice_report_on_a_real_file(shared_data):
     wav = shared_data / "real-mixtures" / "sample1" / "s1.wav"
     if not wav.is_file():
         pytest.skip(f"{wav} missing")
-    model = tiny_model()
-    report = real_voice_report(model, AvLipsyncFeatureExtractor(), [wav], postprocess=model.crisp_mouth)
+    report = real_voice_report(tiny_model(), AvLipsyncProcessor(), [wav], crisp_mouth=True, emotion="calm")
+    assert report["settings"]["postprocess"] == "crisp_mouth" and report["settings"]["fps"] == FPS
+    assert report["settings"]["condition"][1] == 1.0  # calm, through the processor
     row = report["files"][0]
     assert row["source"] == "real-mixtures" and row["frames"] == 180
     for key in (

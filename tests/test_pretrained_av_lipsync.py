@@ -1,4 +1,6 @@
-"""The bundled av-lipsync checkpoint: it loads the plain way and meets quality floors on held-out synthetic data.
+"""The bundled av-lipsync checkpoint: it ships complete, loads the plain way and meets quality floors on held-out data.
+
+The bundle is part of the package, so a missing or incomplete folder fails here (nothing is skipped).
 
 The held-out set is built here with a seed the training corpus did not use (so new speakers) and only
 from the ``test`` sentence split (sentences training never saw). The floors are regression guards set
@@ -12,15 +14,26 @@ import pytest
 import torch
 
 from avzoo import arkit
+from avzoo.emotions import INTENSITY_VALUES
 from avzoo.evaluation.av_lipsync import load_test_rows, predict_rows
+from avzoo.evaluation.inference import post_process_tracks, predict_blendshapes
+from avzoo.families import get_family
 from avzoo.metrics.functional.blendshape import blendshape_errors
 from avzoo.pretrained import bundled, path
 from avzoo.synth.corpus import CorpusConfig, build_corpus
 
-pytestmark = pytest.mark.skipif("av-lipsync" not in bundled(), reason="no bundled av-lipsync checkpoint")
-
 # Measured on this held-out set: lipsync MAE 0.0224, jawOpen r 0.899, closure 0.911, open 0.991 (raw).
 FLOORS = {"lipsync_mae_max": 0.025, "jaw_open_pearson_min": 0.87, "closure_min": 0.87, "open_min": 0.95}
+#: What the bundled folder holds: the Hub copy of the model, no code (the model code lives in the package and is
+#: vendored only into folders saved for the Hub).
+BUNDLE_FILES = {
+    "config.json",
+    "model.safetensors",
+    "preprocessor_config.json",
+    "README.md",
+    "eval_results.json",
+    "eval_results.real_voices.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,38 +44,69 @@ def held_out(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def model_and_fe():
-    from transformers import AutoFeatureExtractor, AutoModel
+def model_and_processor():
+    from transformers import AutoModel, AutoProcessor
 
     torch.set_num_threads(1)
-    return AutoModel.from_pretrained("avzoo/av-lipsync").eval(), AutoFeatureExtractor.from_pretrained(
-        "avzoo/av-lipsync"
-    )
+    model = AutoModel.from_pretrained("avzoo/av-lipsync", use_safetensors=True).eval()
+    return model, AutoProcessor.from_pretrained("avzoo/av-lipsync")
 
 
 def test_bundle_is_complete_and_scored():
+    assert "av-lipsync" in bundled(), "the bundled av-lipsync checkpoint is missing from the package"
     folder = path("av-lipsync")
-    for name in (
-        "config.json",
-        "model.safetensors",
-        "preprocessor_config.json",
-        "README.md",
-        "eval_results.json",
+    assert get_family("av-lipsync").checkpoint == folder
+    assert {f.name for f in folder.iterdir()} == BUNDLE_FILES
+    assert not list(folder.glob("*.py")), "no code in the bundle: the model code is avzoo's"
+
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model_type"] == "av-lipsync" and config["architectures"] == ["AvLipsyncModel"]
+    processor = json.loads((folder / "preprocessor_config.json").read_text())
+    assert processor["processor_class"] == processor["feature_extractor_type"] == "AvLipsyncProcessor"
+    for moved in ("condition_for", "emotion_labels", "emotion_vad", "crisp_mouth_offline", "freeze_lipsync"):
+        assert moved not in config, f"{moved} belongs to the processor or the recipe, not config.json"
+    for key in (
+        "emotion_labels",
+        "emotion_vad",
+        "intensity_values",
+        "crisp_mouth_offline",
+        "crisp_mouth_stream",
     ):
-        assert (folder / name).is_file(), name
-    assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))
+        assert key in processor, key
+    assert processor["intensity_values"] == INTENSITY_VALUES
+    assert len(processor["emotion_vad"]) == len(processor["emotion_labels"]) == 8
+    assert processor["sampling_rate"] == config["sampling_rate"] and processor["fps"] == config["fps"]
+    assert "auto_map" not in config and "auto_map" not in processor, "the bundle is not remote code"
+
     result = json.loads((folder / "eval_results.json").read_text())
     result = result[0] if isinstance(result, list) else result
     assert result["model"] == "avzoo/av-lipsync" and result["extra"]["num_utterances"] >= 100
+    assert result["extra"]["real_voices"]["report"] == "eval_results.real_voices.json"
 
 
-def test_quality_floors_on_held_out_synthetic_speech(held_out, model_and_fe):
-    model, fe = model_and_fe
+def test_the_bundle_loads_from_its_folder_with_safetensors():
+    from transformers import AutoModel, AutoProcessor
+
+    from avzoo.models.av_lipsync import AvLipsyncModel, AvLipsyncProcessor
+
+    folder = path("av-lipsync")
+    assert isinstance(AutoModel.from_pretrained(folder, use_safetensors=True), AvLipsyncModel)
+    processor = AutoProcessor.from_pretrained(folder)
+    assert isinstance(processor, AvLipsyncProcessor)
+    assert (
+        processor.crisp_mouth_offline
+        == json.loads((folder / "preprocessor_config.json").read_text())["crisp_mouth_offline"]
+    )
+
+
+def test_quality_floors_on_held_out_synthetic_speech(held_out, model_and_processor):
+    model, processor = model_and_processor
     refs = [r["reference"] for r in held_out]
-    preds = predict_rows(model, fe, held_out)
+    preds = predict_rows(model, processor, held_out)
     closed = [r["lips_closed"] for r in held_out]
-    raw = blendshape_errors(preds, refs, fps=30, lips_closed=closed)
-    filtered = blendshape_errors([model.crisp_mouth(p) for p in preds], refs, fps=30, lips_closed=closed)
+    raw = blendshape_errors(preds, refs, fps=processor.fps, lips_closed=closed)
+    crisp = post_process_tracks(processor, preds)  # the processor's calibrated offline filter
+    filtered = blendshape_errors(crisp, refs, fps=processor.fps, lips_closed=closed)
     assert raw["mae_per_group"]["lipsync"] <= FLOORS["lipsync_mae_max"]
     assert raw["pearson_per_channel"]["jawOpen"] >= FLOORS["jaw_open_pearson_min"]
     assert raw["lip_closure_accuracy"] >= FLOORS["closure_min"]
@@ -72,28 +116,27 @@ def test_quality_floors_on_held_out_synthetic_speech(held_out, model_and_fe):
     assert filtered["mae_per_group"]["lipsync"] <= raw["mae_per_group"]["lipsync"] + 0.002
 
 
-def test_jaw_rests_in_silence_and_emotion_changes_the_face(model_and_fe):
-    model, fe = model_and_fe
+def test_jaw_rests_in_silence_and_emotion_changes_the_face(model_and_processor):
+    model, processor = model_and_processor
     rng = np.random.default_rng(0)
     quiet = (1e-3 * rng.standard_normal(16000)).astype(np.float32)
-    inputs = fe(quiet, sampling_rate=16000)
-    out = model(**inputs).blendshapes[0].detach().numpy()
+    out = model(**processor(quiet, sampling_rate=16000)).blendshapes[0].detach().numpy()
     assert out[:, arkit.INDEX["jawOpen"]].mean() < 0.05  # measured 0.015 at -60 dBFS
-    happy = torch.tensor(model.config.condition_for("happy", 1.0)).expand(1, out.shape[0], -1)
-    sad = torch.tensor(model.config.condition_for("sad", 1.0)).expand(1, out.shape[0], -1)
     smile = arkit.INDEX["mouthSmileLeft"]
-    h = model(**inputs, condition=happy).blendshapes[0, :, smile].mean()
-    s = model(**inputs, condition=sad).blendshapes[0, :, smile].mean()
-    assert h > s + 0.05
+    happy = model(**processor(quiet, sampling_rate=16000, emotion="happy", intensity=1.0)).blendshapes
+    sad = model(**processor(quiet, sampling_rate=16000, emotion="sad", intensity=1.0)).blendshapes
+    assert happy[0, :, smile].mean() > sad[0, :, smile].mean() + 0.05
 
 
-def test_bundled_remote_code_matches_the_package():
-    """The bundle's copied .py files (used with trust_remote_code) must be today's model code: rerun
-    scripts/release_av_lipsync.py after changing avzoo/models/av_lipsync/."""
-    from pathlib import Path
+def test_the_pipeline_and_the_evaluation_agree_on_the_bundle(held_out, model_and_processor):
+    """One inference path: ``pipeline("audio-to-blendshapes")`` and the evaluation give the same track."""
+    from transformers import pipeline
 
-    import avzoo.models.av_lipsync as pkg
-
-    source = Path(pkg.__file__).parent
-    for copied in sorted(path("av-lipsync").glob("*.py")):
-        assert copied.read_text() == (source / copied.name).read_text(), copied.name
+    model, processor = model_and_processor
+    animate = pipeline("audio-to-blendshapes", model="avzoo/av-lipsync")
+    audio = held_out[0]["audio"]
+    options = {"emotion": "angry", "intensity": "strong", "crisp_mouth": True}
+    out = animate(audio, sampling_rate=processor.sampling_rate, **options)
+    ours = predict_blendshapes(model, processor, [audio], **options)[0]
+    np.testing.assert_array_equal(out["blendshapes"], ours)
+    assert out["fps"] == processor.fps and out["names"] == list(arkit.ARKIT_NAMES)

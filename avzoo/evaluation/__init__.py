@@ -1,10 +1,15 @@
 """Evaluation jobs: score a model family on its held-out data against baselines, and write the JSON its card quotes.
 
+* :mod:`avzoo.evaluation.inference` -- the family's one inference path, batched: processor → model →
+  ``processor.post_process_blendshapes`` (:func:`predict_blendshapes`), and :func:`load_model` (model, processor).
+* :mod:`avzoo.evaluation.rows` -- a test split decoded into scoring rows (/p b m/ frames, labels), and the model's
+  tracks for them with the labels as the condition.
+* :mod:`avzoo.evaluation.scoring` -- the reported numbers, baseline ratios, the quality bars, closure rates.
+* :mod:`avzoo.evaluation.report` -- the card's metrics list, strict JSON, the text tables.
 * :mod:`avzoo.evaluation.baselines` -- blendshape baselines (mean pose, loudness → jawOpen), fitted on train only.
-* :mod:`avzoo.evaluation.av_lipsync` -- av-lipsync on the synthetic test split (:func:`evaluate_av_lipsync`,
-  :func:`run_evaluation`, behind ``avzoo evaluate av-lipsync``; also ``python -m avzoo.evaluation.av_lipsync``).
 * :mod:`avzoo.evaluation.real_voices` -- av-lipsync's behaviour on real speech without reference animation.
-* :mod:`avzoo.evaluation.inference` -- batched, padded, masked inference shared by the above.
+* :mod:`avzoo.evaluation.av_lipsync` -- the av-lipsync job (:func:`evaluate_av_lipsync`, :func:`run_evaluation`,
+  behind ``avzoo evaluate av-lipsync``; also ``python -m avzoo.evaluation.av_lipsync``); re-exports the helpers.
 
 Names load lazily, so ``python -m avzoo.evaluation.av_lipsync`` does not import its own module twice.
 """
@@ -24,7 +29,11 @@ _EXPORTS = {
     "RmsJawBaseline": "baselines",
     "fit_baselines": "baselines",
     "frame_rms": "baselines",
+    "load_model": "inference",
     "predict_blendshapes": "inference",
+    "load_test_rows": "rows",
+    "predict_rows": "rows",
+    "score_rows": "scoring",
     "real_voice_report": "real_voices",
 }
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from avzoo import arkit
+from avzoo.data.schema import SAMPLING_RATE  # the shared utterance schema's audio rate
+from avzoo.metrics.functional.blendshape import DEFAULT_FPS  # blendshape rate unless a dataset gives one
 
-DEFAULT_FPS = 30.0
-SAMPLING_RATE = 16000
 #: RMS floor: frames quieter than this (-100 dBFS, digital silence) all read as this level.
 RMS_FLOOR = 1e-5
 #: Knots of the piecewise-linear fit, at these quantiles of the training loudness.

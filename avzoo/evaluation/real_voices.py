@@ -1,6 +1,6 @@
 """How a speech → blendshapes model behaves on real recordings, where no reference animation exists.
 
-Three checks, per file and pooled, all on the 30 fps blendshape frame grid (frame ``k`` covers
+Three checks, per file and pooled, all on the blendshape frame grid (the processor's ``fps``; frame ``k`` covers
 ``[k / fps, (k + 1) / fps)``; loudness from :func:`avzoo.evaluation.baselines.frame_rms`):
 
 1. **jawOpen follows loudness**: Pearson r of predicted jawOpen with frame RMS, linear and in dB; also the best r
@@ -37,8 +37,6 @@ from avzoo.evaluation.baselines import frame_rms, rms_db
 from avzoo.evaluation.inference import predict_blendshapes
 from avzoo.metrics.functional.blendshape import lip_state
 
-DEFAULT_FPS = 30.0
-SAMPLING_RATE = 16000
 SILENCE_BELOW_LOUD_DB = 30.0
 NOISE_MARGIN_DB = 10.0
 MIN_PAUSE_FRAMES = 6
@@ -110,14 +108,14 @@ def track_audio_stats(
     blendshapes: np.ndarray,
     audio: np.ndarray,
     *,
-    sampling_rate: float = SAMPLING_RATE,
-    fps: float = DEFAULT_FPS,
+    sampling_rate: float,
+    fps: float,
     silence_below_loud_db: float = SILENCE_BELOW_LOUD_DB,
     noise_margin_db: float = NOISE_MARGIN_DB,
     min_pause_frames: int = MIN_PAUSE_FRAMES,
     max_lag: int = MAX_LAG,
 ) -> dict[str, Any]:
-    """Loudness-vs-animation statistics of one (T, 52) track and its audio (see the module docstring)."""
+    """Loudness-vs-animation statistics of one (T, 52) track at ``fps`` and its audio at ``sampling_rate``."""
     track = np.asarray(blendshapes, dtype=np.float64)
     if track.ndim != 2 or track.shape[1] != arkit.NUM_BLENDSHAPES:
         raise ValueError(f"blendshapes must be (T, {arkit.NUM_BLENDSHAPES}), got shape {track.shape}")
@@ -269,43 +267,56 @@ def _speaker_of(path: Path) -> str:
 
 def real_voice_report(
     model: Any,
-    feature_extractor: Any,
+    processor: Any,
     files: Iterable[str | Path] | None = None,
     *,
+    emotion: Any = None,
+    intensity: float | str | None = None,
     condition: np.ndarray | None = None,
     batch_size: int = 4,
-    fps: float = DEFAULT_FPS,
     silence_below_loud_db: float = SILENCE_BELOW_LOUD_DB,
     noise_margin_db: float = NOISE_MARGIN_DB,
     min_pause_frames: int = MIN_PAUSE_FRAMES,
     max_lag: int = MAX_LAG,
-    postprocess: Any = None,
+    crisp_mouth: bool | Mapping[str, Any] = False,
 ) -> dict[str, Any]:
     """Jaw-vs-loudness, pause and closure statistics of the model on real speech files (JSON-ready dict).
 
-    ``files`` defaults to :func:`default_real_voice_files`. ``condition`` is one ``(C,)`` vector for all files
-    (None: neutral). ``postprocess``, if given, maps each predicted (T, 52) track before scoring (e.g. the
-    model's ``crisp_mouth``). Returns ``{"files": [...], "summary": {"all": ..., <source>: ...}, "settings",
-    "limitation"}``; a file that cannot be read is listed with its ``error`` and left out of the summary.
+    Predictions go through :func:`avzoo.evaluation.inference.predict_blendshapes` (processor → model →
+    ``processor.post_process_blendshapes``); files are read at the processor's rate and scored at its ``fps``.
+    ``files`` defaults to :func:`default_real_voice_files`. The condition is ``emotion`` (+ ``intensity``) for
+    all files, through the processor, or a ready ``(C,)`` ``condition`` vector; neither: neutral.
+    ``crisp_mouth`` as in ``processor.post_process_blendshapes`` (True: its calibrated offline mouth filter).
+    Returns ``{"files": [...], "summary": {"all": ..., <source>: ...}, "settings", "limitation"}``; a file that
+    cannot be read is listed with its ``error`` and left out of the summary.
     """
     from avzoo.io.audio import load_audio
 
+    if emotion is not None and condition is not None:
+        raise ValueError("give either emotion (+ intensity) or a ready condition, not both")
     paths = [Path(f) for f in (default_real_voice_files() if files is None else files)]
     if not paths:
         raise ValueError("no files given for the real-voice report")
+    rate, fps = processor.sampling_rate, float(processor.fps)
+    if emotion is not None:
+        condition = processor.condition_for(emotion, 1.0 if intensity is None else intensity)
+        conditioning = {"emotion": emotion, "intensity": intensity}
+    else:
+        conditioning = {}
     audios, ok, rows = [], [], []
     for path in paths:
         try:
-            audios.append(load_audio(path, SAMPLING_RATE))
+            audios.append(load_audio(path, rate))
             ok.append(path)
         except ValueError as err:
             rows.append({"path": str(path), "source": source_of(path), "error": str(err)})
     tracks = []
     if ok:
-        conditions = None if condition is None else [np.asarray(condition, np.float32)] * len(ok)
-        tracks = predict_blendshapes(model, feature_extractor, audios, conditions, batch_size=batch_size)
-        if postprocess is not None:
-            tracks = [np.asarray(postprocess(t), dtype=np.float32) for t in tracks]
+        if not conditioning and condition is not None:
+            conditioning = {"conditions": [np.asarray(condition, np.float32)] * len(ok)}
+        tracks = predict_blendshapes(
+            model, processor, audios, batch_size=batch_size, crisp_mouth=crisp_mouth, **conditioning
+        )
     settings = {
         "fps": fps,
         "silence_below_loud_db": silence_below_loud_db,
@@ -313,12 +324,13 @@ def real_voice_report(
         "min_pause_frames": min_pause_frames,
         "max_lag": max_lag,
         "condition": "neutral (zeros)" if condition is None else [float(c) for c in np.asarray(condition)],
-        "postprocess": getattr(postprocess, "__name__", None) if postprocess is not None else None,
+        "postprocess": None if crisp_mouth is False or crisp_mouth is None else "crisp_mouth",
     }
     stats = [
         track_audio_stats(
             t,
             a,
+            sampling_rate=rate,
             fps=fps,
             silence_below_loud_db=silence_below_loud_db,
             noise_margin_db=noise_margin_db,
