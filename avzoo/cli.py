@@ -1,29 +1,119 @@
-"""The ``avzoo`` command line: ``avzoo serve`` and ``avzoo --version``.
+"""The ``avzoo`` command line: ``avzoo serve``, ``avzoo --version`` and one command group per entry of ``SUBCOMMANDS``.
 
 Families add their own command groups (``synth``, ``train``, ``evaluate``, ``export``, ``push``,
-``bench``) by appending ``(name, "package.module:typer_app")`` to ``SUBCOMMANDS`` once they work.
-Those modules keep heavy imports (torch, gradio) inside their commands so ``avzoo --help`` stays fast.
+``bench``) by appending ``(name, "package.module:typer_app", "one-line help")`` to ``SUBCOMMANDS`` once they work.
+
+Why help and version need neither torch nor transformers (they would cost seconds, for a one-line answer):
+
+* ``import avzoo`` registers the model families with transformers' Auto classes, and that cannot be cheap:
+  ``AutoConfig.register``/``AutoModel.register`` store the config and model *classes* (transformers'
+  ``_LazyConfigMapping``/``_LazyAutoMapping`` lazy-load only from ``transformers.models``), and defining them
+  imports transformers and torch. Users rely on that registration (``import avzoo`` then
+  ``AutoModel.from_pretrained("avzoo/av-lipsync")``), so it stays eager for them.
+* Python runs ``avzoo/__init__.py`` before this module in any case, so it cannot be told "this is the command line"
+  by this module. Instead it recognises the command line's own process (the ``avzoo`` console script, or
+  ``python -m avzoo.cli`` in ``sys.orig_argv``) and leaves the registration to this module, which runs
+  :func:`avzoo.register` right before any command's own code: after click has parsed the command's arguments, so
+  ``--help``, ``--version``, a missing argument or a usage error never load it, and every command that runs sees
+  the families registered (and the Hugging Face cache seeded) exactly as after ``import avzoo``.
+* A group's module is imported only when that group is used: ``avzoo --help`` lists the groups from the help line in
+  ``SUBCOMMANDS`` (a test keeps it equal to the group's own help). A group module imports its heavy dependencies
+  inside its commands; note that importing ``avzoo.<package>.cli`` also runs ``avzoo/<package>/__init__.py``, so
+  that package's ``__init__`` must be light too for ``avzoo <group> --help`` to be fast.
+
+``tests/test_cli.py`` checks in a fresh process that ``python -m avzoo.cli --help`` imports neither torch nor
+transformers.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperCommand, TyperGroup
 
+import avzoo
 from avzoo import __version__
 
-# (command group name, "module:attribute" of its typer.Typer).
-SUBCOMMANDS: tuple[tuple[str, str], ...] = (
-    ("synth", "avzoo.synth.cli:app"),
-    ("train", "avzoo.train.cli:app"),
-    ("evaluate", "avzoo.evaluation.cli:app"),
-    ("export", "avzoo.export.cli:app"),
-    ("push", "avzoo.hub.cli:app"),
+# (command group name, "module:attribute" of its typer.Typer, its one-line help as `avzoo --help` lists it).
+# Without the help line the group's module is imported to list it, on every `avzoo --help`.
+SUBCOMMANDS: tuple[tuple[str, ...], ...] = (
+    ("synth", "avzoo.synth.cli:app", "Build the synthetic audio-visual corpus."),
+    ("train", "avzoo.train.cli:app", "Train a model family with its Accelerate recipe."),
+    (
+        "evaluate",
+        "avzoo.evaluation.cli:app",
+        "Evaluate a model family; writes the evaluation JSON its model card is rendered from.",
+    ),
+    ("export", "avzoo.export.cli:app", "Export models for deployment (ONNX)."),
+    (
+        "release",
+        "avzoo.release.cli:app",
+        "Release a model family: calibrate, bundle, evaluate, write its card.",
+    ),
+    ("push", "avzoo.hub.cli:app", "Push a saved model folder to the Hugging Face Hub."),
 )
+
+
+def load_group(spec: str) -> TyperGroup:
+    """The click group of ``"module:attribute"`` (a ``typer.Typer``), with :func:`avzoo.register` before each command."""
+    module_name, _, attr = spec.partition(":")
+    group = typer.main.get_group(getattr(importlib.import_module(module_name), attr))
+    return _registering(group)
+
+
+def _registering(command: click.Command) -> Any:
+    """``command`` with every leaf's callback running :func:`avzoo.register` first (recursively through groups)."""
+    if isinstance(command, (TyperGroup, click.Group)):
+        for sub in command.commands.values():
+            _registering(sub)
+    elif command.callback is not None and not getattr(command.callback, "_avzoo_registers", False):
+        command.callback = _register_first(command.callback)
+    return command
+
+
+def _register_first(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        avzoo.register()
+        return callback(*args, **kwargs)
+
+    run._avzoo_registers = True  # type: ignore[attr-defined]
+    return run
+
+
+class _Unloaded(TyperCommand):
+    """What ``avzoo --help`` lists for a group whose module is not imported yet: its name and help line."""
+
+    def __init__(self, name: str, spec: str, help: str) -> None:
+        super().__init__(name=name, help=help)
+        self.spec = spec
+
+
+class _AvzooGroup(TyperGroup):
+    """The root group: imports a command group's module when the group is used, registers before commands."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for command in list(self.commands.values()):
+            _registering(command)
+        for name, spec, *help_line in SUBCOMMANDS:
+            self.commands[name] = _Unloaded(name, spec, help_line[0]) if help_line else load_group(spec)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, _Unloaded):
+            command = self.commands[command.name] = load_group(command.spec)
+        return name, command, rest
+
 
 app = typer.Typer(
     name="avzoo",
+    cls=_AvzooGroup,
     help="avzoo: audio-visual models for faces and voices, native to the Hugging Face stack.",
     no_args_is_help=True,
     add_completion=False,
@@ -57,14 +147,6 @@ def serve(
     typer.echo(f"avzoo {__version__}: serving the zoo at http://{host}:{port} (Ctrl+C stops it)")
     serve_zoo(host=host, port=port)
 
-
-def _add_subcommands() -> None:
-    for name, spec in SUBCOMMANDS:
-        module_name, _, attr = spec.partition(":")
-        app.add_typer(getattr(importlib.import_module(module_name), attr), name=name)
-
-
-_add_subcommands()
 
 if __name__ == "__main__":
     app()

@@ -13,6 +13,8 @@ Contracts, by field (a family sets what it has; None means "not built yet"):
 * ``recipe``: a module with ``main(argv: list[str])`` (key=value overrides, an Accelerate script).
 * ``evaluation``: a module with ``main(argv: list[str]) -> int`` (argparse) that writes the evaluation JSON.
 * ``export``: a module with ``main(argv: list[str]) -> int`` (argparse) for deployable exports.
+
+The CLI groups ``avzoo train|evaluate|export|release`` are built from these entries (:func:`command_group`).
 * ``release``: a module with the hooks :mod:`avzoo.release` calls (``calibrate``, ``evaluate``,
   ``card_variables`` and optionally ``benchmark``), and a card template ``avzoo/release/templates/<id>.md``.
 * ``ui``: ``"module:builder"``: calling the builder returns a ``gr.Blocks`` (the zoo's tab, the Space's app).
@@ -153,4 +155,47 @@ def register() -> None:
                 PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=AutoModel)
 
 
-__all__ = ["FAMILIES", "HUB_ORG", "PRETRAINED_DIR", "Family", "get_family", "register", "with_part"]
+def command_group(part: str, help: str, driver: str | None = None):
+    """The ``avzoo <group>`` typer app for ``part``: one command per family that has it.
+
+    ``avzoo <group> <family> ARGS`` runs ``main(ARGS)`` of the family's ``part`` module (``--help`` included:
+    the module's own parser answers), or, with ``driver`` (``"module:function"``), ``function(family_id, ARGS)``.
+    Nothing is imported until a command runs, so ``avzoo <group> --help`` stays fast.
+    """
+    import importlib
+
+    import typer
+
+    app = typer.Typer(help=help, no_args_is_help=True)
+    settings = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+    def runner(family_id: str, target: str):
+        def run(ctx: typer.Context) -> None:
+            module_name, _, name = target.partition(":")
+            function = getattr(importlib.import_module(module_name), name)
+            code = function(family_id, list(ctx.args)) if driver else function(list(ctx.args))
+            raise typer.Exit(code if isinstance(code, int) else 0)
+
+        run.__annotations__ = {"ctx": typer.Context, "return": None}  # typer resolves them; typer is local
+        return run
+
+    for family in with_part(part):
+        run = runner(family.id, driver or f"{getattr(family, part)}:main")
+        app.command(
+            family.id,
+            context_settings=settings,
+            help=f"{family.title}: {family.io}. `{family.id} --help` lists its options.",
+        )(run)
+    return app
+
+
+__all__ = [
+    "FAMILIES",
+    "HUB_ORG",
+    "PRETRAINED_DIR",
+    "Family",
+    "command_group",
+    "get_family",
+    "register",
+    "with_part",
+]

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import huggingface_hub.constants as hub_constants
+import numpy as np
 import pytest
 import torch
 import yaml
+from av_lipsync_helpers import speechlike
+from av_lipsync_helpers import tiny_model as tiny_av_lipsync
 from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi, ModelCard, RepoUrl
 from huggingface_hub.errors import EntryNotFoundError
 from model_mixin import run_as_remote_code
 from safetensors.torch import load as load_safetensors
 from tiny_model import TinyBlendshapeModel, TinyConfig, TinyFeatureExtractor
 from tiny_model.processing_tiny import TinyProcessor
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor, pipeline
 
 from avzoo.hub import (
     IncompleteModelError,
@@ -28,6 +34,8 @@ from avzoo.hub import (
     render_model_card,
     save_model_folder,
 )
+from avzoo.models.av_lipsync import AvLipsyncModel, AvLipsyncProcessor
+from avzoo.pipelines.audio_to_blendshapes import TASK, AudioToBlendshapesPipeline
 
 EVAL = {
     "model": "avzoo/tiny",
@@ -154,7 +162,8 @@ def test_saved_folder_loads_through_auto_classes(saved, registered):
     assert type(AutoFeatureExtractor.from_pretrained(saved)) is TinyFeatureExtractor
 
 
-def test_save_model_folder_rejects_code_that_imports_avzoo(tmp_path, monkeypatch):
+def test_save_model_folder_rejects_code_that_imports_avzoo_as_a_package(tmp_path, monkeypatch):
+    """``import avzoo`` cannot be vendored exactly (only ``from avzoo.<module> import ...`` can): refused."""
     package = tmp_path / "leaky_pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -173,10 +182,36 @@ def test_save_model_folder_rejects_code_that_imports_avzoo(tmp_path, monkeypatch
     monkeypatch.syspath_prepend(str(tmp_path))
     from leaky_pkg.modeling_leaky import LeakyModel
 
-    with pytest.raises(ValueError, match=r"modeling_leaky\.py imports avzoo"):
+    with pytest.raises(ValueError, match=r"modeling_leaky\.py:2: 'import avzoo' cannot be vendored"):
         save_model_folder(LeakyModel(TinyConfig()), tmp_path / "out")
-    with pytest.raises(ValueError, match="self-contained"):
+    with pytest.raises(ValueError, match=r"modeling_leaky\.py imports avzoo.*self-contained"):
         check_self_contained(tmp_path / "out")
+
+
+def test_save_model_folder_vendors_what_the_code_imports_from_avzoo(tmp_path, monkeypatch):
+    package = tmp_path / "arkit_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "modeling_named.py").write_text(
+        textwrap.dedent(
+            """
+            from tiny_model import TinyBlendshapeModel
+
+            from avzoo.arkit import ARKIT_NAMES
+
+
+            class NamedModel(TinyBlendshapeModel):
+                names = ARKIT_NAMES
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from arkit_pkg.modeling_named import NamedModel
+
+    folder = save_model_folder(NamedModel(TinyConfig()), tmp_path / "out")
+    assert "from .avzoo_arkit import ARKIT_NAMES" in (folder / "modeling_named.py").read_text()
+    assert (folder / "avzoo_arkit.py").is_file()
+    check_self_contained(folder)
 
 
 def test_save_model_folder_rejects_bad_arguments(tmp_path):
@@ -188,6 +223,7 @@ def test_save_model_folder_rejects_bad_arguments(tmp_path):
         save_model_folder(tiny_model(), tmp_path, card="# done", eval_results=EVAL)
 
 
+@pytest.mark.slow
 def test_processor_folder_saves_and_loads_as_remote_code(tmp_path, registered):
     model = tiny_model()
     extractor = TinyFeatureExtractor()
@@ -224,6 +260,220 @@ def test_processor_folder_saves_and_loads_as_remote_code(tmp_path, registered):
     assert set(classes) == {"config", "model", "preprocessor", "feature_extractor"}
     assert all(module.startswith("transformers_modules") for module in classes.values()), classes
     assert torch.equal(outputs["blendshapes"], model(features).blendshapes)
+
+
+# --- the av-lipsync Hub folder: model, processor and pipeline as remote code ----------------------------------
+
+# Runs in a fresh interpreter where avzoo cannot be imported: loads the folder with trust_remote_code=True only,
+# runs the model, the processor, the pipeline and the streamer, and saves what they give.
+_REMOTE_AV_LIPSYNC = textwrap.dedent(
+    """
+    import importlib.abc
+    import json
+    import sys
+
+
+    class Blocker(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "avzoo" or name.startswith("avzoo."):
+                raise ImportError(f"{name} is blocked: remote code must work without avzoo")
+            return None
+
+
+    sys.meta_path.insert(0, Blocker())
+
+    import numpy as np
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoProcessor, pipeline
+
+    args = json.load(open(sys.argv[1]))
+    folder, audio = args["folder"], np.load(args["audio"])
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+    inputs = processor(audio, sampling_rate=16000, emotion="happy", intensity="normal")
+    with torch.no_grad():
+        out = model(**inputs)
+    pipe = pipeline("audio-to-blendshapes", model=folder, trust_remote_code=True)
+    result = pipe({"array": audio, "sampling_rate": 16000}, emotion="happy", intensity="normal", crisp_mouth=True)
+    streamer = model.streamer(processor, emotion="happy", intensity="normal")
+    streamed = np.concatenate(list(streamer.stream(audio[i : i + 1600] for i in range(0, len(audio), 1600))))
+    try:
+        pipe(np.zeros(16000, np.float32), sampling_rate=16000)
+        error = None
+    except ValueError as err:
+        error = str(err)
+    np.savez(
+        args["outputs"],
+        input_features=inputs["input_features"].numpy(),
+        condition=inputs["condition"].numpy(),
+        blendshapes=out.blendshapes.numpy(),
+        pipeline=result["blendshapes"],
+        streamed=streamed,
+    )
+    classes = {
+        "config": type(config).__module__,
+        "model": type(model).__module__,
+        "processor": type(processor).__module__,
+        "pipeline": type(pipe).__module__,
+        "pipeline_model": type(pipe.model).__module__,
+    }
+    report = {
+        "classes": classes,
+        "names": result["names"],
+        "fps": result["fps"],
+        "error": error,
+        "leaked": sorted(m for m in sys.modules if m.split(".")[0] == "avzoo"),
+    }
+    json.dump(report, open(args["report"], "w"))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def av_lipsync_folder(tmp_path_factory):
+    """A tiny av-lipsync saved the way the Hub gets it: model, processor (non-default tables) and pipeline."""
+    model = tiny_av_lipsync()
+    processor = AvLipsyncProcessor(
+        intensity_values={"normal": 0.4, "strong": 1.0}, crisp_mouth_offline={"sigma": 1.2}
+    )
+    folder = save_model_folder(
+        model,
+        tmp_path_factory.mktemp("hub") / "av-lipsync",
+        processor,
+        pipeline_class=AudioToBlendshapesPipeline,
+    )
+    return model, processor, folder
+
+
+def test_av_lipsync_folder_records_the_pipeline(av_lipsync_folder):
+    _, _, folder = av_lipsync_folder
+    config = json.loads((folder / "config.json").read_text())
+    assert config["custom_pipelines"] == {
+        TASK: {"impl": "audio_to_blendshapes.AudioToBlendshapesPipeline", "pt": ["AutoModel"]}
+    }
+    assert config["auto_map"]["AutoModel"] == "modeling_av_lipsync.AvLipsyncModel"
+    preprocessor = json.loads((folder / "preprocessor_config.json").read_text())
+    assert preprocessor["auto_map"] == {"AutoFeatureExtractor": "processing_av_lipsync.AvLipsyncProcessor"}
+    assert (folder / "audio_to_blendshapes.py").is_file()
+    assert not list(folder.glob("*.bin"))
+
+
+def test_the_family_pipeline_is_saved_by_default(tmp_path):
+    default = save_model_folder(tiny_av_lipsync(), tmp_path / "default", AvLipsyncProcessor())
+    config = json.loads((default / "config.json").read_text())
+    assert config["custom_pipelines"][TASK]["impl"] == "audio_to_blendshapes.AudioToBlendshapesPipeline"
+    assert (default / "audio_to_blendshapes.py").is_file()
+    none = save_model_folder(tiny_av_lipsync(), tmp_path / "none", AvLipsyncProcessor(), pipeline_class=None)
+    assert "custom_pipelines" not in json.loads((none / "config.json").read_text())
+    assert not (none / "audio_to_blendshapes.py").exists()
+    # A model outside the families gets no pipeline.
+    tiny = save_model_folder(tiny_model(), tmp_path / "tiny")
+    assert "custom_pipelines" not in json.loads((tiny / "config.json").read_text())
+
+
+def test_pushing_a_code_less_av_lipsync_folder_adds_its_remote_code(hub, tmp_path):
+    """A bundled checkpoint holds data only; what reaches the Hub is complete remote code plus that data."""
+    bundle = tmp_path / "bundle"
+    model = tiny_av_lipsync()
+    model.save_pretrained(bundle)
+    AvLipsyncProcessor(intensity_values={"normal": 0.4}).save_pretrained(bundle)
+    card = "---\nlicense: apache-2.0\ntags:\n- avzoo\n---\n# my card\n\nMeasured, not typed.\n"
+    (bundle / "README.md").write_text(card)
+    (bundle / "eval_results.json").write_text(json.dumps([EVAL]))
+    push_model(bundle, "someone/av-lipsync")
+    [commit] = hub["create_commit"]
+    files = commit["files"]
+    assert {"modeling_av_lipsync.py", "processing_av_lipsync.py", "audio_to_blendshapes.py"} <= set(files)
+    assert {"avzoo_arkit.py", "avzoo_io_audio.py", "avzoo_features_logmel.py"} <= set(files)
+    assert files["README.md"].decode() == card and json.loads(files["eval_results.json"]) == [EVAL]
+    config = json.loads(files["config.json"])
+    assert (
+        config["auto_map"]["AutoModel"] == "modeling_av_lipsync.AvLipsyncModel"
+        and TASK in config["custom_pipelines"]
+    )
+    assert json.loads(files["preprocessor_config.json"])["intensity_values"] == {"normal": 0.4}
+    weights = load_safetensors(files["model.safetensors"])
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(weights[name], tensor), name
+    assert {p.name for p in bundle.iterdir()} == {
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "README.md",
+        "eval_results.json",
+    }  # the bundle itself is left as it was
+
+
+def test_av_lipsync_folder_in_process(av_lipsync_folder):
+    """With avzoo installed the folder loads as the package's own classes, through the Auto classes."""
+    model, processor, folder = av_lipsync_folder
+    loaded = AutoModel.from_pretrained(folder)
+    assert type(loaded) is AvLipsyncModel
+    assert type(AutoProcessor.from_pretrained(folder)) is AvLipsyncProcessor
+    audio = speechlike(1.0)
+    pipe = pipeline(TASK, model=str(folder), trust_remote_code=True)
+    assert type(pipe.model) is AvLipsyncModel and type(pipe.feature_extractor) is AvLipsyncProcessor
+    inputs = processor(audio, sampling_rate=16000, emotion="happy", intensity="normal")
+    with torch.no_grad():
+        (expected,) = processor.post_process_blendshapes(
+            model(**inputs), inputs["attention_mask"], crisp_mouth=True
+        )
+    got = pipe(audio, sampling_rate=16000, emotion="happy", intensity="normal", crisp_mouth=True)
+    np.testing.assert_array_equal(got["blendshapes"], expected)
+
+
+def test_av_lipsync_folder_pipeline_without_trust_remote_code(av_lipsync_folder):
+    _, _, folder = av_lipsync_folder
+    pipe = pipeline(TASK, model=str(folder))
+    assert isinstance(pipe, AudioToBlendshapesPipeline)
+
+
+@pytest.mark.slow
+def test_av_lipsync_folder_works_without_avzoo(av_lipsync_folder, tmp_path):
+    """trust_remote_code=True in a fresh interpreter where avzoo cannot be imported: model, processor, pipeline
+    and streamer all come from the folder's code and give what the package gives."""
+    model, processor, folder = av_lipsync_folder
+    audio = speechlike(1.0, seed=3)
+    np.save(tmp_path / "audio.npy", audio)
+    args = {
+        "folder": str(folder),
+        "audio": str(tmp_path / "audio.npy"),
+        "outputs": str(tmp_path / "outputs.npz"),
+        "report": str(tmp_path / "report.json"),
+    }
+    (tmp_path / "args.json").write_text(json.dumps(args))
+    (tmp_path / "remote.py").write_text(_REMOTE_AV_LIPSYNC)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "remote.py"), str(tmp_path / "args.json")],
+        cwd=tmp_path,  # keeps the repo root off sys.path
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["leaked"] == [], report["leaked"]
+    for part, module in report["classes"].items():
+        assert module.startswith("transformers_modules"), f"{part} came from {module}, not the folder's code"
+    assert report["names"] == list(processor.blendshape_names) and report["fps"] == 30.0
+    assert "digital silence" in report["error"]
+
+    remote = np.load(tmp_path / "outputs.npz")
+    inputs = processor(audio, sampling_rate=16000, emotion="happy", intensity="normal")
+    with torch.no_grad():
+        out = model(**inputs)
+    (expected,) = processor.post_process_blendshapes(out, inputs["attention_mask"], crisp_mouth=True)
+    np.testing.assert_array_equal(remote["input_features"], inputs["input_features"].numpy())
+    np.testing.assert_array_equal(
+        remote["condition"], inputs["condition"].numpy()
+    )  # intensity "normal" = 0.4
+    assert remote["condition"][0, -1] == np.float32(0.4)
+    np.testing.assert_allclose(remote["blendshapes"], out.blendshapes.numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(remote["pipeline"], expected, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(remote["streamed"], out.blendshapes[0].numpy(), atol=1e-4, rtol=0)
 
 
 # --- model cards -----------------------------------------------------------------------------------------------

@@ -309,17 +309,19 @@ def run_evaluation(
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "avzoo evaluate av-lipsync") -> int:
     """``python -m avzoo.evaluation.av_lipsync --model DIR --corpus DIR --out JSON``: :func:`run_evaluation`."""
     import argparse
 
-    parser = argparse.ArgumentParser(
-        prog="python -m avzoo.evaluation.av_lipsync", description=run_evaluation.__doc__
-    )
+    parser = argparse.ArgumentParser(prog=prog, description=run_evaluation.__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL_ID, help="model folder or Hub id (default: bundled)")
     parser.add_argument("--baselines-only", action="store_true", help="score only the baselines (no model)")
     parser.add_argument("--corpus", required=True, help="a corpus folder built by avzoo.synth.corpus")
-    parser.add_argument("--out", required=True, help="where to write the evaluation JSON")
+    parser.add_argument(
+        "--out",
+        default="eval/av-lipsync.json",
+        help="where to write the evaluation JSON (eval/av-lipsync.json)",
+    )
     parser.add_argument("--no-real-voices", action="store_true", help="skip the real-voice report")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
@@ -331,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--strict", action="store_true", help="exit with status 1 unless every threshold passes"
     )
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
     try:  # before anything loads
         _check_arguments(None if args.baselines_only else args.model, args.corpus, args.out)
     except ValueError as err:
@@ -338,16 +342,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.baselines_only:
         print(format_baselines(evaluate_baselines(args.corpus, args.out, rms_method=args.rms_method)))
         return 0
-    result = run_evaluation(
-        args.model,
-        args.corpus,
-        args.out,
-        real_voices=not args.no_real_voices,
-        batch_size=args.batch_size,
-        condition_modes=args.condition_modes,
-        postprocess=args.postprocess,
-        rms_method=args.rms_method,
-    )
+    try:  # run_evaluation checks the corpus splits and the model folder before it loads the model
+        result = run_evaluation(
+            args.model,
+            args.corpus,
+            args.out,
+            real_voices=not args.no_real_voices,
+            batch_size=args.batch_size,
+            condition_modes=args.condition_modes,
+            postprocess=args.postprocess,
+            rms_method=args.rms_method,
+        )
+    except (ValueError, OSError) as err:
+        parser.error(str(err))
     return 1 if args.strict and not result["extra"]["thresholds"]["all_pass"] else 0
 
 

@@ -1,5 +1,22 @@
-"""Exporters of avzoo models to deployment formats (ONNX)."""
+"""Exporters of avzoo models to deployment formats (ONNX). Submodules load lazily (``avzoo export --help`` is fast)."""
 
-from .onnx_av_lipsync import OnnxLipsyncStream, check_onnx_parity, export_onnx
+from __future__ import annotations
 
-__all__ = ["OnnxLipsyncStream", "check_onnx_parity", "export_onnx"]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "OnnxLipsyncStream": "onnx_av_lipsync",
+    "check_onnx_parity": "onnx_av_lipsync",
+    "export_onnx": "onnx_av_lipsync",
+    "load_for_export": "onnx_av_lipsync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -512,3 +512,38 @@ def check_onnx_parity(
         onnx_state = [got[1], *got[2:]]
         start = stop
     return errors
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "avzoo export av-lipsync") -> int:
+    """``avzoo export av-lipsync [--model ID] [--out-dir DIR] [--no-quantize]``: window and step graphs (+ int8)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Model + streaming crisp_mouth as ONNX: a window graph and a stateful step graph, fp32 "
+        "(+ int8 dynamic-quantised variants), each checked against PyTorch.",
+    )
+    parser.add_argument(
+        "--onnx", action="store_true", help="write ONNX graphs (the only format so far; default)"
+    )
+    parser.add_argument("--model", default="avzoo/av-lipsync", help="model folder or id (default: bundled)")
+    parser.add_argument("--out-dir", type=Path, default=Path("export/av-lipsync"), help="output folder")
+    parser.add_argument("--no-quantize", action="store_true", help="skip the int8 variants")
+    args = parser.parse_args(argv)
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        parser.error(f"--out-dir {args.out_dir} is a file")
+    try:
+        model, processor = load_for_export(args.model)
+    except (ValueError, OSError) as err:
+        parser.error(str(err))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for streaming, name in ((False, "window"), (True, "step")):
+        path = export_onnx(model, processor, args.out_dir / f"av-lipsync-{name}.onnx", streaming=streaming)
+        err = check_onnx_parity(model, processor, path, streaming=streaming)
+        worst = max(err.values()) if err else float("nan")
+        print(f"{path}  ({path.stat().st_size / 2**20:.2f} MB, max |onnx - torch| = {worst:.2e})")
+        if not args.no_quantize:
+            out = args.out_dir / f"av-lipsync-{name}-int8.onnx"
+            q = export_onnx(model, processor, out, quantize=True, streaming=streaming)
+            print(f"{q}  ({q.stat().st_size / 2**20:.2f} MB, int8)")
+    return 0

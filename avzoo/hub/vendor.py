@@ -32,10 +32,18 @@ def vendored_name(module: str) -> str:
     return module.replace(".", "_")
 
 
-def _avzoo_imports(source: str, path: Path) -> set[str]:
+HEADER = "# Vendored from {module} by avzoo.hub.vendor; edit the original, not this copy.\n"
+
+
+def _avzoo_imports(source: str, path: Path, vendored: bool = False) -> set[str]:
     """Modules of avzoo that ``source`` imports; raises for forms the rewrite cannot handle."""
     found = set()
     for node in ast.walk(ast.parse(source, filename=str(path))):
+        if vendored and isinstance(node, ast.ImportFrom) and node.level:
+            raise ValueError(
+                f"{path.name}:{node.lineno}: a relative import cannot be vendored (its package is not copied); "
+                "import with 'from avzoo.<module> import <names>'"
+            )
         if isinstance(node, ast.Import):
             bad = [a.name for a in node.names if a.name == "avzoo" or a.name.startswith("avzoo.")]
             if bad:
@@ -66,26 +74,37 @@ def _rewrite(source: str) -> str:
     return _FROM_AVZOO.sub(lambda m: f"{m['indent']}from .{vendored_name(m['module'])} import", source)
 
 
+def _is_vendored(path: Path) -> bool:
+    with path.open(encoding="utf-8") as f:
+        return f.readline().startswith("# Vendored from ")
+
+
 def vendor_avzoo_imports(folder: str | Path) -> list[str]:
     """Rewrite the ``.py`` files in ``folder`` to import avzoo modules from vendored copies beside them.
 
-    Returns the vendored file names (sorted). Files already in the folder are rewritten in place; a vendored
-    module that collides with an existing file of another content raises ``ValueError``.
+    Returns the vendored file names (sorted). Copies vendored by an earlier save are replaced; a vendored module
+    whose name collides with another file in the folder raises ``ValueError``.
     """
     folder = Path(folder)
-    pending = [(p, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.py"))]
+    own = [p for p in sorted(folder.glob("*.py")) if not _is_vendored(p)]
+    pending = [(p, p.read_text(encoding="utf-8"), None) for p in own]
+    if not any(_avzoo_imports(source, path) for path, source, _ in pending):
+        return []  # nothing imports avzoo (any more): already vendored, or self-contained
+    for old in set(folder.glob("*.py")) - set(own):
+        old.unlink()  # copies from an earlier save; they are made afresh from this avzoo
     vendored: dict[str, Path] = {}
     while pending:
-        path, source = pending.pop()
-        for module in sorted(_avzoo_imports(source, path)):
+        path, source, module_of = pending.pop()
+        for module in sorted(_avzoo_imports(source, path, vendored=module_of is not None)):
             if module in vendored:
                 continue
             target = folder / f"{vendored_name(module)}.py"
+            if target.exists():
+                raise ValueError(
+                    f"cannot vendor {module} into {folder}: {target.name} exists and is not a vendored copy"
+                )
             vendored[module] = target
-            pending.append((target, _module_file(module).read_text(encoding="utf-8")))
-        header = ""
-        if path in vendored.values():
-            module = next(m for m, p in vendored.items() if p == path)
-            header = f"# Vendored from {module} by avzoo.hub.vendor; edit the original, not this copy.\n"
+            pending.append((target, _module_file(module).read_text(encoding="utf-8"), module))
+        header = "" if module_of is None else HEADER.format(module=module_of)
         path.write_text(header + _rewrite(source), encoding="utf-8")
     return sorted(p.name for p in vendored.values())

@@ -158,4 +158,29 @@ def release(
     return path
 
 
-__all__ = ["card_template", "hooks", "load", "release", "render_card", "write_bundle"]
+def main(family_id: str, argv: Sequence[str] | None = None) -> int:
+    """``avzoo release <family> --model DIR --corpus DIR [--train-dir DIR ...] [--card-only]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"avzoo release {family_id}", description=release.__doc__)
+    parser.add_argument("--model", type=Path, help="the trained model folder (e.g. runs/p2/final)")
+    parser.add_argument("--corpus", type=Path, help="corpus folder: validation calibrates, test is scored")
+    parser.add_argument("--train-dir", type=Path, action="append", default=[], help="training output folders")
+    parser.add_argument(
+        "--card-only", action="store_true", help="only re-render the card from the JSON files"
+    )
+    args = parser.parse_args(argv)
+    if not args.card_only:
+        if args.model is None or args.corpus is None:
+            parser.error("--model and --corpus are needed unless --card-only")
+        for name, folder in (("--model", args.model), ("--corpus", args.corpus)):
+            if not folder.is_dir():
+                parser.error(f"{name} {folder} is not a folder")
+    try:
+        release(family_id, args.model, args.corpus, args.train_dir, args.card_only)
+    except ValueError as err:
+        parser.error(str(err))
+    return 0
+
+
+__all__ = ["card_template", "hooks", "load", "main", "release", "render_card", "write_bundle"]

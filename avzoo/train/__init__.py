@@ -29,26 +29,39 @@ distributed path without GPUs): ``ACCELERATE_USE_CPU=1 accelerate launch --multi
 ...`` (``--cpu --num_processes N`` alone starts one process unless MPI is set up).
 """
 
-from avzoo.train.config import TrainConfig, load_mapping, parse_overrides
-from avzoo.train.data import (
-    BucketBatchSampler,
-    SequenceCollator,
-    SequenceCrop,
-    crop_item,
-    crop_start,
-    pad_sequences,
-    sequence_lengths,
-)
-from avzoo.train.loop import (
-    Callback,
-    TrainResult,
-    TrainState,
-    default_compute_loss,
-    list_checkpoints,
-    resolve_checkpoint,
-    select_trainable,
-    train,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Submodules load on first use, so `avzoo train --help` does not import torch, datasets and accelerate.
+_LAZY = {
+    "BucketBatchSampler": "data",
+    "Callback": "loop",
+    "SequenceCollator": "data",
+    "SequenceCrop": "data",
+    "TrainConfig": "config",
+    "TrainResult": "loop",
+    "TrainState": "loop",
+    "crop_item": "data",
+    "crop_start": "data",
+    "default_compute_loss": "loop",
+    "list_checkpoints": "loop",
+    "load_mapping": "config",
+    "pad_sequences": "data",
+    "parse_overrides": "config",
+    "resolve_checkpoint": "loop",
+    "select_trainable": "loop",
+    "sequence_lengths": "data",
+    "train": "loop",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"avzoo.train.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BucketBatchSampler",

@@ -63,6 +63,13 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         self.emotion_labels = [str(x).strip().lower() for x in emotion_labels]
         if len(set(self.emotion_labels)) != len(self.emotion_labels) or not self.emotion_labels:
             raise ValueError(f"emotion_labels must be distinct names, got {list(emotion_labels)}")
+        if emotion_vad is None:
+            unknown = [x for x in self.emotion_labels if x not in VAD]
+            if unknown:
+                raise ValueError(
+                    f"emotion labels {unknown} have no built-in valence/arousal/dominance anchor; pass emotion_vad "
+                    "with one (valence, arousal, dominance) triple in [-1, 1] per label"
+                )
         vad = [VAD[x] for x in self.emotion_labels] if emotion_vad is None else emotion_vad
         self.emotion_vad = [[float(v) for v in row] for row in vad]
         if len(self.emotion_vad) != len(self.emotion_labels) or any(
