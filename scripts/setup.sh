@@ -73,13 +73,23 @@ install_system_packages() {
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
 }
 
-# Exit 0 when every requirement in pyproject.toml (with the dev extra) is installed at a
-# matching version and avzoo itself is installed; print what is unmet otherwise.
-python_deps_ok() {
-    (cd "$REPO" && "$PYTHON" - <<'EOF'
+# One Python process (each start costs a tenth of a second or more) checks that every requirement in
+# pyproject.toml (with the dev extra) is installed at a matching version, and that avzoo is installed editable
+# from this checkout. The latter reads pip's record of the install (direct_url.json, PEP 610) instead of importing
+# avzoo, which imports torch and transformers (seconds). Runs from / so that an avzoo.egg-info in the working
+# directory does not count. Prints the Python version, then what is wrong; exits 0 when all is there, 1 when a
+# requirement is unmet (or cannot be checked), 2 when only the installed avzoo is not this checkout.
+python_check() {
+    (cd / && "$PYTHON" - "$REPO" <<'EOF'
+import json
+import os
 import sys
 from importlib import metadata
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
 
+print(f"Python {sys.version.split()[0]}")
+repo = os.path.realpath(sys.argv[1])
 try:
     import tomllib
     from packaging.requirements import Requirement
@@ -87,7 +97,7 @@ except ImportError as e:  # python 3.10 or no packaging yet: let pip decide
     print(f"cannot check requirements here ({e})")
     sys.exit(1)
 
-with open("pyproject.toml", "rb") as f:
+with open(os.path.join(repo, "pyproject.toml"), "rb") as f:
     project = tomllib.load(f)["project"]
 requirements = [*project.get("dependencies", []), *project.get("optional-dependencies", {}).get("dev", [])]
 unmet = []
@@ -105,35 +115,46 @@ for line in [project["name"], *requirements]:
 if unmet:
     print("unmet: " + ", ".join(unmet))
     sys.exit(1)
+
+dist = metadata.distribution(project["name"])
+try:
+    record = json.loads(dist.read_text("direct_url.json") or "{}")
+except ValueError:
+    record = {}
+url = urlparse(record.get("url", ""))
+source = os.path.realpath(url2pathname(unquote(url.path))) if url.scheme == "file" else ""
+editable = bool(record.get("dir_info", {}).get("editable"))
+if not (editable and source == repo):
+    kind = "editable install of" if editable else "installed copy of"
+    print(f"{kind} {source}" if source else f"{dist.name} {dist.version} in {dist.locate_file('')}")
+    sys.exit(2)
 EOF
     )
 }
 
+# `pip install -e .[dev]` when a requirement is unmet (or with --force); otherwise, since subprocess tests (remote
+# code, the CLI) import the *installed* avzoo, `pip install --no-deps -e .` when that is not this checkout.
 install_python_packages() {
     if ! command -v "$PYTHON" >/dev/null 2>&1; then
         echo "[setup] no '$PYTHON' on PATH; set PYTHON=/path/to/python3.10+" >&2
         return 1
     fi
-    local why
-    if [ "$force" -eq 0 ] && why="$(python_deps_ok)"; then
-        log "python deps present ($("$PYTHON" --version 2>&1))"
+    local out status=0 version why
+    out="$(python_check)" || status=$?
+    version="$(head -n 1 <<<"$out")"
+    why="$(tail -n +2 <<<"$out")"
+    if [ "$force" -eq 0 ] && { [ "$status" -eq 0 ] || [ "$status" -eq 2 ]; }; then
+        log "python deps present ($version)"
+        if [ "$status" -eq 2 ]; then
+            log "pointing the installed avzoo at $REPO (was: ${why:-none})"
+            (cd "$REPO" && "$PYTHON" -m pip install --progress-bar off --no-deps -e . >/dev/null)
+        fi
         return 0
     fi
     log "pip install -e .[dev] ${why:+($why)}"
     (cd "$REPO" && "$PYTHON" -m pip install --progress-bar off -e ".[dev]")
 }
 
-# Subprocess tests (remote code, the CLI) import the *installed* avzoo: make it this checkout.
-link_this_checkout() {
-    local here
-    here="$(cd / && "$PYTHON" -c 'import os, avzoo; print(os.path.realpath(os.path.dirname(avzoo.__file__)))' 2>/dev/null || true)"
-    if [ "$here" != "$(realpath "$REPO/avzoo")" ]; then
-        log "pointing the installed avzoo at $REPO (was: ${here:-none})"
-        (cd "$REPO" && "$PYTHON" -m pip install --progress-bar off --no-deps -e . >/dev/null)
-    fi
-}
-
 install_system_packages
 install_python_packages
-link_this_checkout
 log "ready"

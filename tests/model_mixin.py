@@ -8,7 +8,7 @@ How a family uses it, in ``tests/test_<family>_model.py``::
     import torch
     from model_mixin import ModelTesterMixin
 
-    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncFeatureExtractor, AvLipsyncModel
+    from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor
 
 
     class TestAvLipsyncModel(ModelTesterMixin):
@@ -17,17 +17,17 @@ How a family uses it, in ``tests/test_<family>_model.py``::
         output_key = "blendshapes"          # the main output field, compared in every test
         atol = 1e-5                         # optional: tolerance for batch-vs-single and reload
 
-        def get_config(self):
-            return AvLipsyncConfig(hidden_size=16, num_layers=1)   # tiny: the tests build it many times
+        def get_config(self):               # tiny: the tests build it many times
+            return AvLipsyncConfig(lipsync_hidden_size=16, lipsync_dilations=[1, 2])
 
         def get_inputs(self, batch_size):
             g = torch.Generator().manual_seed(0)
-            lengths = [16000 - 1600 * i for i in range(batch_size)]  # varied lengths exercise padding
+            lengths = [14 - 3 * i for i in range(batch_size)]  # varied lengths exercise padding
             ...
-            return {"input_values": values, "attention_mask": mask}
+            return {"input_features": features, "attention_mask": mask}
 
         def get_feature_extractor(self):     # optional; saved, reloaded and remote-loaded with the model
-            return AvLipsyncFeatureExtractor()
+            return AvLipsyncProcessor()      # (the family's processor: features, condition, post-processing)
 
 The class name must start with ``Test`` so pytest collects it; the mixin itself is not collected.
 
@@ -49,7 +49,8 @@ own, for tests that build a folder by hand (a processor, a second checkpoint).
 
 Tests provided: config JSON round trip; save/load through ``AutoConfig``/``AutoModel`` (identical outputs,
 no missing/unexpected keys); the same through ``trust_remote_code=True`` in a subprocess where avzoo cannot
-be imported; feature extractor round trip; deterministic forward; batch vs single equivalence; finite fp32
+be imported (marked slow; ``save_model_folder`` vendors what the code imports from avzoo); feature extractor
+round trip; deterministic forward; batch vs single equivalence; finite fp32
 outputs; ``return_dict=False`` tuple; missing weights initialised like a fresh model (``_init_weights``
 through ``transformers.initialization``); parameter count (printed and recorded as a junit property).
 """
@@ -64,6 +65,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 import torch
 import transformers
 from safetensors.torch import load_file, save_file
@@ -287,6 +289,7 @@ class ModelTesterMixin:
         assert type(loaded) is type(extractor)
         assert _without_auto_map(loaded.to_dict()) == _without_auto_map(extractor.to_dict())
 
+    @pytest.mark.slow
     def test_remote_code_without_avzoo(self, tmp_path):
         model = self.get_model()
         inputs = self.get_inputs(self.batch_size)

@@ -162,6 +162,38 @@ def test_log_mel_torch_bad_input():
         log_mel_torch(torch.zeros(0))
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"win_length": 1}, "win_length must be at least 2"),
+        ({"floor": 0.0}, "floor must be > 0"),
+        ({"f_min": 4000.0, "f_max": 2000.0}, r"need 0 <= f_min < f_max <= 8000 Hz"),
+        ({"f_min": -1.0}, r"need 0 <= f_min"),
+        ({"sampling_rate": True}, "sampling_rate must be a number"),
+    ],
+)
+def test_log_mel_settings_are_checked(kwargs, match):
+    """The av-lipsync processor builds its LogMel from its saved settings and relies on these messages."""
+    with pytest.raises(ValueError, match=match):
+        LogMel(**kwargs)
+
+
+def test_stream_scales_integer_pcm_and_refuses_bad_chunks():
+    rng = np.random.default_rng(3)
+    pcm = (0.1 * rng.standard_normal(SR) * 32767).astype(np.int16)
+    lm = LogMel()
+    stream = lm.stream()
+    pieces = [stream.push(pcm[i : i + 777]) for i in range(0, len(pcm), 777)]
+    pieces.append(stream.flush())
+    np.testing.assert_allclose(np.concatenate(pieces), lm(pcm.astype(np.float32) / 32768), atol=1e-4)
+    with pytest.raises(ValueError, match="1-D"):
+        lm.stream().push(np.zeros((2, 100), np.float32))
+    with pytest.raises(ValueError, match="NaN/inf"):
+        lm.stream().push(np.array([0.1, np.nan], np.float32))
+    with pytest.raises(ValueError, match="not audio"):
+        lm.stream().push(np.array(["a", "b"]))
+
+
 # ------------------------------------------------------------------------------------------------ eGeMAPS
 
 

@@ -14,16 +14,12 @@ import huggingface_hub.constants as hub_constants
 import pytest
 import torch
 from huggingface_hub import hf_hub_download, scan_cache_dir, snapshot_download
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor
 
 import avzoo
 import avzoo.pretrained as pretrained
 from avzoo.hub import pull_model, save_model_folder
-from avzoo.models.av_lipsync import (
-    AvLipsyncConfig,
-    AvLipsyncFeatureExtractor,
-    AvLipsyncModel,
-)
+from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "av-lipsync"
@@ -52,7 +48,7 @@ def outputs(model: AvLipsyncModel) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def saved_folder(tmp_path_factory) -> Path:
     return save_model_folder(
-        tiny_model(), tmp_path_factory.mktemp("saved") / NAME, feature_extractor=AvLipsyncFeatureExtractor()
+        tiny_model(), tmp_path_factory.mktemp("saved") / NAME, feature_extractor=AvLipsyncProcessor()
     )
 
 
@@ -118,6 +114,12 @@ def test_the_package_root_is_the_pretrained_folder():
     assert pretrained.ROOT == REPO / "avzoo" / "pretrained"
     for name, folder in pretrained.bundled().items():
         assert (folder / "config.json").is_file() and list(folder.glob("*.safetensors")), name
+        # Data only: the code is the package's (a Hub copy gets it from save_model_folder), so nothing may point
+        # at code files the folder does not hold.
+        assert not list(folder.glob("*.py")), name
+        for config in ("config.json", "preprocessor_config.json", "processor_config.json"):
+            if (folder / config).is_file():
+                assert "auto_map" not in json.loads((folder / config).read_text()), (name, config)
 
 
 # --- seeding and loading ---------------------------------------------------------------------------------------
@@ -139,7 +141,8 @@ def test_seeded_cache_loads_through_the_auto_classes_offline(root, cache):
     model = AutoModel.from_pretrained(REPO_ID)
     assert type(model) is AvLipsyncModel
     torch.testing.assert_close(outputs(model), outputs(tiny_model()), rtol=0, atol=0)
-    assert type(AutoFeatureExtractor.from_pretrained(REPO_ID)) is AvLipsyncFeatureExtractor
+    assert type(AutoFeatureExtractor.from_pretrained(REPO_ID)) is AvLipsyncProcessor
+    assert type(AutoProcessor.from_pretrained(REPO_ID)) is AvLipsyncProcessor
     assert AutoConfig.from_pretrained(REPO_ID).lipsync_hidden_size == 16
     # The remote-code path resolves from the same snapshot.
     remote = AutoModel.from_pretrained(REPO_ID, trust_remote_code=True)
@@ -183,7 +186,7 @@ def test_changed_checkpoint_gets_a_new_revision(root, cache):
     old = main_revision(cache)
     repo = cache / CACHE_FOLDER
     old_blobs = {p.name for p in (repo / "blobs").iterdir()}
-    save_model_folder(tiny_model(seed=1), root / NAME, feature_extractor=AvLipsyncFeatureExtractor())
+    save_model_folder(tiny_model(seed=1), root / NAME, feature_extractor=AvLipsyncProcessor())
 
     assert pretrained.seed_hf_cache() == [REPO_ID]
     new = main_revision(cache)
@@ -284,6 +287,7 @@ def test_opt_out_and_import_wiring(root, cache, monkeypatch):
     avzoo._seed_hf_cache()  # never raises: import must not break over the cache
 
 
+@pytest.mark.slow
 def test_unreachable_hub_falls_back_to_the_cache(root, tmp_path):
     """No HF_HUB_OFFLINE, a Hub that refuses connections: transformers loads the seeded snapshot, and no optional
     file is looked up online (each such lookup would wait out huggingface_hub's retries)."""
@@ -337,7 +341,7 @@ def test_unreachable_hub_falls_back_to_the_cache(root, tmp_path):
     assert result["offline"] is False
     assert result["cache"] == str(home / "hub")
     assert result["seeded"] == [REPO_ID]
-    assert (result["model"], result["extractor"]) == ("AvLipsyncModel", "AvLipsyncFeatureExtractor")
+    assert (result["model"], result["extractor"]) == ("AvLipsyncModel", "AvLipsyncProcessor")
     assert result["sum"] == pytest.approx(float(outputs(tiny_model()).double().sum()), abs=1e-9)
     # Files in the snapshot are served from it; absent optional files are known absent. Nothing asked the Hub
     # for a file it would then have retried.

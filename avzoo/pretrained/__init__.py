@@ -24,8 +24,11 @@ When does the cache answer?
 
 * ``HF_HUB_OFFLINE=1``: always, with no network call.
 * No network, or a Hub that cannot be reached (connection refused, DNS failure, 5xx): transformers falls back to
-  the cached ``refs/main`` and loads the snapshot (one failed request per load; a firewall that silently drops
-  packets makes each wait out ``HF_HUB_ETAG_TIMEOUT``, so set ``HF_HUB_OFFLINE=1`` there).
+  the cached ``refs/main`` and loads the snapshot (one failed request per ``from_pretrained``; a firewall that
+  silently drops packets makes each wait out ``HF_HUB_ETAG_TIMEOUT``, so set ``HF_HUB_OFFLINE=1`` there).
+  huggingface_hub warns "Could not reach the Hub (...). Using cached commit hash" on each of those requests (a model
+  and its processor: twice); for a repo that resolves to a bundled checkpoint that becomes one line per process
+  saying so (:class:`_BundledFallbackNote`), and other repos' warnings are left as they are.
 * The Hub is reachable and has ``avzoo/<name>``: transformers downloads the real repo into the same folder and
   moves ``refs/main`` to it; from then on this module leaves the folder alone.
 * The Hub is reachable but answers "repository not found" (before ``avzoo/<name>`` is published):
@@ -45,6 +48,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -380,9 +384,66 @@ def seed_hf_cache(cache_dir: str | os.PathLike | None = None) -> list[str]:
         try:
             if _seed_one(name, folder, cache):
                 seeded.append(repo_id(name))
+                _FALLBACK_NOTE.watch(repo_id(name), cache)
         except OSError as err:
             logger.debug("avzoo: could not seed %s into %s: %s", repo_id(name), cache, err)
     return seeded
+
+
+# --- the message when the Hub cannot be reached ----------------------------------------------------------------
+
+
+class _BundledFallbackNote(logging.Filter):
+    """On huggingface_hub's logger: its "Could not reach the Hub" warning, for a seeded repo, once and accurate.
+
+    Without ``HF_HUB_OFFLINE``, every ``from_pretrained`` first asks the Hub for the repo's revision and, with no
+    Hub, huggingface_hub warns "Could not reach the Hub (<error>). Using cached commit hash for '<repo>'." (twice
+    for a model and its processor). For a repo whose ``refs/main`` is still the revision we seeded, the first such
+    warning in a process is rewritten to say that the checkpoint bundled with avzoo is what loads, and the repeats
+    are dropped. Warnings about any other repo, or ours once a Hub download owns ``refs/main``, pass unchanged.
+    """
+
+    LOGGER = "huggingface_hub.hf_api"
+    PATTERN = re.compile(
+        r"Could not reach the Hub \((?P<error>.*)\)\. Using cached commit hash for '(?P<repo>[^']+)'\.", re.S
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.caches: dict[str, Path] = {}  # repo id -> the cache we seeded it in
+        self.noted: set[str] = set()
+
+    def watch(self, repo: str, cache: Path) -> None:
+        self.caches[repo] = cache
+        hub_logger = logging.getLogger(self.LOGGER)
+        if self not in hub_logger.filters:
+            hub_logger.addFilter(self)
+
+    def _is_bundled(self, repo: str) -> bool:
+        if repo not in self.caches:
+            return False
+        from huggingface_hub.file_download import repo_folder_name
+
+        folder = self.caches[repo] / repo_folder_name(repo_id=repo, repo_type="model")
+        revision = (_read_marker(folder) or {}).get("revision")
+        return revision is not None and _read_text(folder / "refs" / "main") == revision
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        match = self.PATTERN.fullmatch(str(record.msg)) if not record.args else None
+        if match is None or not self._is_bundled(match["repo"]):
+            return True
+        if match["repo"] in self.noted:
+            return False
+        self.noted.add(match["repo"])
+        record.msg = (
+            "avzoo: the Hugging Face Hub cannot be reached (%s); %s loads from the checkpoint bundled with avzoo "
+            "(set HF_HUB_OFFLINE=1 to skip the lookup)"
+        )
+        record.args = (match["error"], match["repo"])
+        return True
+
+
+_FALLBACK_NOTE = _BundledFallbackNote()
 
 
 def seed_hf_cache_on_import() -> list[str]:
