@@ -29,6 +29,8 @@ ARKIT_NAMES: tuple[str, ...] = (
     "tongueOut",
 )  # fmt: skip
 NUM_BLENDSHAPES = len(ARKIT_NAMES)
+#: Frame rate of blendshape tracks across avzoo (corpus, models, metrics) unless a config says otherwise.
+BLENDSHAPE_FPS = 30.0
 INDEX: dict[str, int] = {name: i for i, name in enumerate(ARKIT_NAMES)}
 
 # --- Anatomical regions --------------------------------------------------------------------

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Dataset, Features, Value
 
+from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.data._common import AUDIO_EXTENSIONS, MEDIA_EXTENSIONS, build_dataset, require_dir, visible
 from avzoo.data.schema import SAMPLING_RATE, empty_row, utterance_features
 from avzoo.io.audio import AudioClippingWarning, load_audio
@@ -116,7 +117,7 @@ def _csv_start(take) -> float:
 
 def load_livelink_takes(
     folder: str | Path,
-    fps: float = 30.0,
+    fps: float = BLENDSHAPE_FPS,
     *,
     calibrated: bool = False,
     speaker_id: str | None = None,

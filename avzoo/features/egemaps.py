@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.features.frames import frame_count, validate_fps
 from avzoo.io.audio import DEFAULT_SAMPLING_RATE, validate_audio, validate_sampling_rate
 
@@ -546,7 +547,7 @@ def egemaps_windows(
 
 def egemaps_frames(
     audio: Any,
-    fps: float = 30.0,
+    fps: float = BLENDSHAPE_FPS,
     context: float = DEFAULT_CONTEXT,
     sampling_rate: int = DEFAULT_SAMPLING_RATE,
     method: str = "opensmile",

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from avzoo.arkit import BLENDSHAPE_FPS
+
 __all__ = ["MAX_FPS", "frame_centers", "frame_count", "validate_fps"]
 
 MAX_FPS = 1000.0
@@ -28,17 +30,19 @@ def validate_fps(fps: Any) -> float:
     return value
 
 
-def frame_count(num_samples: int, sampling_rate: float = 16000, fps: float = 30.0) -> int:
+def frame_count(num_samples: int, sampling_rate: float = 16000, fps: float = BLENDSHAPE_FPS) -> int:
     """Number of frames for ``num_samples`` samples: ``ceil(num_samples * fps / sampling_rate)``."""
     # The small tolerance keeps exact multiples (16000 samples at 30 fps -> 30) from rounding up.
     return max(0, math.ceil(num_samples * fps / sampling_rate - 1e-9))
 
 
-def frame_centers(num_frames: int, sampling_rate: float = 16000, fps: float = 30.0) -> np.ndarray:
+def frame_centers(num_frames: int, sampling_rate: float = 16000, fps: float = BLENDSHAPE_FPS) -> np.ndarray:
     """Centre sample of each frame: ``floor(t * sampling_rate / fps + 0.5)`` for ``t = 0 .. num_frames-1``."""
     return frame_centers_range(0, num_frames, sampling_rate, fps)
 
 
-def frame_centers_range(t0: int, t1: int, sampling_rate: float = 16000, fps: float = 30.0) -> np.ndarray:
+def frame_centers_range(
+    t0: int, t1: int, sampling_rate: float = 16000, fps: float = BLENDSHAPE_FPS
+) -> np.ndarray:
     """Centre samples of frames ``t0 .. t1-1`` (same rule as :func:`frame_centers`)."""
     return np.floor(np.arange(t0, t1, dtype=np.float64) * (sampling_rate / fps) + 0.5).astype(np.int64)

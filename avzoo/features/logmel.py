@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.features.frames import frame_centers, frame_centers_range, frame_count, validate_fps
 from avzoo.io.audio import DEFAULT_SAMPLING_RATE, to_float32, validate_sampling_rate
 
@@ -36,7 +37,7 @@ __all__ = [
     "validate_fps",
 ]
 
-DEFAULT_FPS = 30.0
+DEFAULT_FPS = BLENDSHAPE_FPS
 DEFAULT_N_MELS = 80
 DEFAULT_FLOOR = 1e-10
 #: Frames per FFT batch in the offline path: bounds memory on hour-long inputs.

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avzoo.arkit import ARKIT_NAMES, INDEX, LIVELINK_NAMES, NUM_BLENDSHAPES, canonical_name
+from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS, INDEX, LIVELINK_NAMES, NUM_BLENDSHAPES, canonical_name
 
 ROTATION_NAMES: tuple[str, ...] = (
     "HeadYaw", "HeadPitch", "HeadRoll",
@@ -109,7 +109,7 @@ class LiveLinkTake:
         """Rotations in degrees (the file stores degrees / 180)."""
         return self.rotations * np.float32(180.0)
 
-    def resample(self, fps: float = 30.0) -> LiveLinkTake:
+    def resample(self, fps: float = BLENDSHAPE_FPS) -> LiveLinkTake:
         """The take on a uniform grid ``k / fps`` seconds from its first row, by linear interpolation.
 
         Uses the recorded :attr:`times`, so dropped or jittered rows of a real capture land where they

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from avzoo.arkit import ARKIT_NAMES
+from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS
 from avzoo.metrics.functional.blendshape import blendshape_errors
 from avzoo.models.av_lipsync.crisp_mouth import (
     DEFAULT_OFFLINE,
@@ -37,7 +37,7 @@ from avzoo.models.av_lipsync.crisp_mouth import (
     mouth_channels,
 )
 
-FPS = 30.0
+FPS = BLENDSHAPE_FPS
 MOUTH = mouth_channels(ARKIT_NAMES)
 MOUTH_NAMES = [ARKIT_NAMES[i] for i in MOUTH]
 #: The offline gate's search grid.

@@ -24,6 +24,7 @@ from datasets import Dataset, DatasetDict
 from datasets.utils import disable_progress_bars
 from tqdm.auto import tqdm
 
+from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.data.lengths import sequence_lengths
 from avzoo.data.schema import utterance_features
 from avzoo.emotions import RAVDESS_EMOTIONS
@@ -41,7 +42,7 @@ class CorpusConfig:
     utterances: dict[str, int] = field(default_factory=lambda: {"train": 800, "validation": 100, "test": 100})
     speakers: dict[str, int] = field(default_factory=lambda: {"train": 48, "validation": 8, "test": 8})
     seed: int = 0
-    fps: float = 30.0
+    fps: float = BLENDSHAPE_FPS
     face_size: int | None = None
     emotions: tuple[str, ...] = RAVDESS_EMOTIONS
     sarcasm_rate: float = 0.05

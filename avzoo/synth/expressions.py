@@ -35,10 +35,11 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from avzoo import arkit
-from avzoo.emotions import RAVDESS_EMOTIONS, RAVDESS_INTENSITIES, to_ravdess
+from avzoo.arkit import BLENDSHAPE_FPS
+from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS, RAVDESS_INTENSITIES, to_ravdess
 
-FPS = 30.0
-NORMAL_INTENSITY = 0.55
+FPS = BLENDSHAPE_FPS
+NORMAL_INTENSITY = INTENSITY_VALUES["normal"]
 
 
 def _both(d: dict[str, float]) -> dict[str, float]:

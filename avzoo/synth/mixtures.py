@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.io.audio import load_audio
 
 SAMPLING_RATE = 16000
@@ -31,7 +32,7 @@ class Talker:
     audio: np.ndarray
     speaker_id: str
     faces: np.ndarray | None = None  # (T, H, W, 3) uint8 at ``fps``
-    fps: float = 30.0
+    fps: float = BLENDSHAPE_FPS
     origin: str = "synthetic"
 
 

@@ -61,8 +61,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from avzoo import arkit
+from avzoo.arkit import BLENDSHAPE_FPS
 
-FPS = 30.0
+FPS = BLENDSHAPE_FPS
 #: Speaking rate (words per minute) at which an :class:`ArticulationStyle`'s gains apply unchanged.
 REFERENCE_RATE_WPM = 175.0
 

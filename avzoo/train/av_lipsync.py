@@ -29,6 +29,7 @@ import soundfile as sf
 from datasets import Audio
 from torch.utils.data import Dataset
 
+from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.losses import warmup_factor
 from avzoo.models.av_lipsync import (
     AvLipsyncConfig,
@@ -227,7 +228,7 @@ class LipsyncDataset(Dataset):
 PHONES = tuple(sorted(TARGETS))
 
 
-def frame_phones(phonemes: list[dict] | None, num_frames: int, fps: float = 30.0) -> np.ndarray:
+def frame_phones(phonemes: list[dict] | None, num_frames: int, fps: float = BLENDSHAPE_FPS) -> np.ndarray:
     """(T,) index into :data:`PHONES` of the phone under each frame centre; gaps are ``sil``, unknown -100."""
     out = np.full(num_frames, PHONES.index("sil"), np.int64)
     if phonemes is None:

@@ -43,10 +43,11 @@ from typing import Any
 import numpy as np
 
 from avzoo import arkit
+from avzoo.arkit import BLENDSHAPE_FPS
 
 #: Variance below which a channel counts as constant for Pearson r.
 CONSTANT_VARIANCE = 1e-12
-DEFAULT_FPS = 30.0
+DEFAULT_FPS = BLENDSHAPE_FPS
 DEFAULT_CLOSURE_THRESHOLD = 0.2
 DEFAULT_OPEN_THRESHOLD = 0.1
 

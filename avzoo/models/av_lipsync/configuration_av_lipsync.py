@@ -21,7 +21,7 @@ from dataclasses import field
 import numpy as np
 from transformers import PreTrainedConfig
 
-from avzoo.arkit import ARKIT_NAMES, EXPRESSION, SHARED, SPEECH
+from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS, EXPRESSION, SHARED, SPEECH
 
 #: Entries of the condition after the emotion probabilities.
 CONDITION_EXTRA: tuple[str, ...] = ("valence", "arousal", "dominance", "intensity")
@@ -67,7 +67,7 @@ class AvLipsyncConfig(PreTrainedConfig):
     model_type = "av-lipsync"
 
     sampling_rate: int = 16000
-    fps: int | float = 30
+    fps: int | float = BLENDSHAPE_FPS
     n_mels: int = 80
     lookahead_frames: int = 2
     condition_dim: int = 12

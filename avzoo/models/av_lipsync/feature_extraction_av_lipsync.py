@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 
+from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.features.logmel import LogMel, LogMelStream
 from avzoo.io.audio import DEFAULT_MAX_CLIPPED_FRACTION, prepare_audio, validate_sampling_rate
 
@@ -53,7 +54,7 @@ class AvLipsyncFeatureExtractor(SequenceFeatureExtractor):
         self,
         feature_size: int = 80,
         sampling_rate: int = 16000,
-        fps: float = 30,
+        fps: float = BLENDSHAPE_FPS,
         padding_value: float = 0.0,
         win_length: int | None = None,
         n_fft: int | None = None,
