@@ -188,7 +188,9 @@ class PipelinePredictor:
 
         self.model_dir = Path(model_dir)
         # float32 whatever the stored dtype: a bundled fp16 checkpoint runs in float32 on CPU
-        self.pipeline = pipeline(TASK, model=str(self.model_dir), dtype=torch.float32)
+        self.pipeline = pipeline(
+            TASK, model=str(self.model_dir), dtype=torch.float32, model_kwargs={"use_safetensors": True}
+        )
         self.num_threads = num_threads
         self.crisp_mouth = dict(crisp_mouth) if isinstance(crisp_mouth, Mapping) else bool(crisp_mouth)
 
