@@ -500,7 +500,7 @@ def test_card_metadata_and_table_come_from_the_evaluation_json(saved):
     )
     assert "| lip_vertex_error | 3 |" in card.text
     assert "num_clips: `4`, seed: `0`" in card.text
-    assert 'AutoFeatureExtractor.from_pretrained("avzoo/tiny")' in card.text
+    assert 'AutoProcessor.from_pretrained("avzoo/tiny")' in card.text
 
 
 def test_render_model_card_template_vars_and_multiple_results(tmp_path):
@@ -527,7 +527,7 @@ def test_render_model_card_template_vars_and_multiple_results(tmp_path):
     assert card.text.lstrip().startswith("# AV Lipsync\n\nSpeech to 52 ARKit blendshapes.")
     assert "## Limitations\n\nTrained on synthetic speech only." in card.text
     assert "| Live Link takes | validation |" in card.text
-    assert "AutoFeatureExtractor" not in card.text
+    assert "AutoProcessor" not in card.text
 
 
 def test_render_model_card_without_results():

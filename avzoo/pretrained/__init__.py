@@ -1,17 +1,19 @@
 """The bundled checkpoints: one Hugging Face model folder per family, shipped inside the package.
 
-Each folder (``avzoo/pretrained/<name>/``, written by :func:`avzoo.hub.save_model_folder`) holds
-``config.json``, safetensors weights, the preprocessing config, the model's code, its card and evaluation
-JSON. The hyphenated names keep them data, not subpackages.
+Each folder (``avzoo/pretrained/<name>/``, written by ``avzoo release <name>``) holds ``config.json``,
+safetensors weights, the processor config, its card and evaluation JSON, and no code: avzoo is installed
+wherever it loads (a Hub push adds the self-contained remote code, :func:`avzoo.hub.save_model_folder`). The
+hyphenated names keep them data, not subpackages.
 
 ``import avzoo`` calls :func:`seed_hf_cache_on_import`, which makes every bundled folder look like a download
 of ``avzoo/<name>`` in the Hugging Face cache, so plain calls work with no network::
 
     import avzoo
-    from transformers import AutoFeatureExtractor, AutoModel
+    from transformers import AutoModel, AutoProcessor, pipeline
 
+    animate = pipeline("audio-to-blendshapes", model="avzoo/av-lipsync")
     model = AutoModel.from_pretrained("avzoo/av-lipsync")
-    feature_extractor = AutoFeatureExtractor.from_pretrained("avzoo/av-lipsync")
+    processor = AutoProcessor.from_pretrained("avzoo/av-lipsync")
 
 The cache entry is the standard layout, ``models--avzoo--<name>/{refs/main, snapshots/<rev>/..., blobs/...}``:
 ``<rev>`` is a content hash of the folder, the snapshot files link to ``blobs/<sha256>`` and those link to the
