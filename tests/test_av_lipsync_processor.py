@@ -407,3 +407,16 @@ def test_the_bundled_processor():
     assert processor.condition_dim == tiny_config().condition_dim
     assert set(processor.crisp_mouth_offline) >= {"sigma", "edge0", "edge1", "scale"}
     assert len(processor.crisp_mouth_stream["edge1"]) == 52
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"crisp_mouth_offline": {"edge0": 0.8, "edge1": 0.2}}, "edge0"),
+        ({"crisp_mouth_stream": {"alpha": 2.0}}, "alpha"),
+        ({"crisp_mouth_offline": {"width": 3}}, "takes only"),
+    ],
+)
+def test_bad_filter_settings_are_refused_when_the_processor_is_made(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AvLipsyncProcessor(**kwargs)

@@ -90,6 +90,12 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         self.crisp_mouth_stream = self._filter_params(
             crisp_mouth_stream, DEFAULT_STREAM, _STREAM_KEYS, "crisp_mouth_stream"
         )
+        # Bad settings fail here, with the filter's own message, not at the first filtered clip.
+        try:
+            self.crisp_mouth(np.zeros((2, len(self.blendshape_names)), np.float32))
+            self.crisp_mouth_streamer()
+        except ValueError as err:
+            raise ValueError(f"invalid mouth filter settings: {err}") from None
 
     @staticmethod
     def _filter_params(
