@@ -212,3 +212,9 @@ def test_the_bundled_checkpoint_through_the_pipeline():
         by_id(audio, sampling_rate=SR, emotion="happy", intensity="normal", crisp_mouth=True)["blendshapes"],
         want,
     )
+
+
+def test_a_plain_list_of_samples_gets_a_clear_error(pipe):
+    # transformers treats a list as a batch of inputs, so each sample arrives alone
+    with pytest.raises(ValueError, match="list given to the pipeline is a batch"):
+        pipe([0.1] * 400, sampling_rate=16000)

@@ -106,6 +106,11 @@ class AudioToBlendshapesPipeline(Pipeline):
                     "{'array': ..., 'sampling_rate': ...}"
                 )
             return inputs, sampling_rate
+        if isinstance(inputs, (int, float, np.number)):
+            raise ValueError(
+                "got a single number as input: a list given to the pipeline is a batch of inputs, so pass the "
+                "samples of one clip as a numpy array (with sampling_rate=)"
+            )
         raise ValueError(
             "input must be a file path, an array with sampling_rate=, an {'array', 'sampling_rate'} dict, a "
             f"{{'path', 'bytes'}} dict or an AudioDecoder; got {type(inputs).__name__}"
