@@ -139,7 +139,7 @@ def test_an_array_needs_its_rate(pipe):
     with pytest.raises(ValueError, match="needs its rate"):
         pipe(speechlike(0.5))
     # A list is a batch of inputs, so a list of samples is a list of numbers: refused, one by one.
-    with pytest.raises(ValueError, match=r"input must be .* got float"):
+    with pytest.raises(ValueError, match="list given to the pipeline is a batch"):
         pipe(speechlike(0.5).tolist(), sampling_rate=SR)
     with pytest.raises(ValueError, match="needs 'sampling_rate'"):
         pipe({"array": speechlike(0.5)})
@@ -174,8 +174,10 @@ def test_bad_files_inputs_and_options(pipe, tmp_path):
     (tmp_path / "noise.wav").write_bytes(b"not a wav file at all")
     with pytest.raises(ValueError, match="cannot read audio"):
         pipe(str(tmp_path / "noise.wav"))
-    with pytest.raises(ValueError, match="input must be"):
+    with pytest.raises(ValueError, match="single number"):
         pipe(3)
+    with pytest.raises(ValueError, match="input must be"):
+        pipe(object())
     with pytest.raises(ValueError, match="needs 'array' and 'sampling_rate', or 'path'"):
         pipe({"sampling_rate": SR})
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['emotions'\]"):
@@ -213,8 +215,3 @@ def test_the_bundled_checkpoint_through_the_pipeline():
         want,
     )
 
-
-def test_a_plain_list_of_samples_gets_a_clear_error(pipe):
-    # transformers treats a list as a batch of inputs, so each sample arrives alone
-    with pytest.raises(ValueError, match="list given to the pipeline is a batch"):
-        pipe([0.1] * 400, sampling_rate=16000)
