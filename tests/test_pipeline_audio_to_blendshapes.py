@@ -214,4 +214,3 @@ def test_the_bundled_checkpoint_through_the_pipeline():
         by_id(audio, sampling_rate=SR, emotion="happy", intensity="normal", crisp_mouth=True)["blendshapes"],
         want,
     )
-
