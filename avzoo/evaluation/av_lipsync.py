@@ -316,12 +316,16 @@ def main(argv: Sequence[str] | None = None, prog: str = "avzoo evaluate av-lipsy
     parser = argparse.ArgumentParser(prog=prog, description=run_evaluation.__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL_ID, help="model folder or Hub id (default: bundled)")
     parser.add_argument("--baselines-only", action="store_true", help="score only the baselines (no model)")
-    parser.add_argument("--corpus", required=True, help="a corpus folder built by avzoo.synth.corpus")
+    parser.add_argument("--corpus", help="a corpus folder built by avzoo.synth.corpus")
     parser.add_argument(
-        "--out",
-        default="eval/av-lipsync.json",
-        help="where to write the evaluation JSON (eval/av-lipsync.json)",
+        "--out", help="where to write the evaluation JSON (default eval/av-lipsync.json; none for --take)"
     )
+    take = parser.add_argument_group("a real take instead of the corpus (avzoo.evaluation.real_takes)")
+    take.add_argument("--take", type=Path, help="a Live Link Face CSV, or a CSV of ARKit-named channels")
+    take.add_argument("--audio", type=Path, help="the take's audio")
+    take.add_argument("--take-fps", type=float, help="the take's frame rate when it has no timecodes")
+    take.add_argument("--emotion", help="condition the model on this emotion (default: neutral)")
+    take.add_argument("--crisp-mouth", action="store_true", help="score the mouth-filtered output")
     parser.add_argument("--no-real-voices", action="store_true", help="skip the real-voice report")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
@@ -333,6 +337,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "avzoo evaluate av-lipsy
         "--strict", action="store_true", help="exit with status 1 unless every threshold passes"
     )
     args = parser.parse_args(argv)
+    if args.take is not None:
+        return _main_take(parser, args)
+    if args.corpus is None:
+        parser.error("give --corpus (the synthetic test split) or --take with --audio (a real capture)")
+    args.out = args.out or "eval/av-lipsync.json"
     if args.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
     try:  # before anything loads
@@ -356,6 +365,30 @@ def main(argv: Sequence[str] | None = None, prog: str = "avzoo evaluate av-lipsy
     except (ValueError, OSError) as err:
         parser.error(str(err))
     return 1 if args.strict and not result["extra"]["thresholds"]["all_pass"] else 0
+
+
+def _main_take(parser: Any, args: Any) -> int:
+    """``--take``: score the model against a real capture (:mod:`avzoo.evaluation.real_takes`)."""
+    from avzoo.evaluation.real_takes import evaluate_take, format_take
+
+    for flag, path in (("--take", args.take), ("--audio", args.audio)):
+        if path is None or not path.is_file():
+            parser.error(f"{flag} needs an existing file, got {path}")
+    try:
+        result = evaluate_take(
+            args.take,
+            args.audio,
+            args.model,
+            take_fps=args.take_fps,
+            emotion=args.emotion,
+            crisp_mouth=args.crisp_mouth,
+        )
+    except (ValueError, OSError) as err:
+        parser.error(str(err))
+    print(format_take(result))
+    if args.out:
+        write_json(result, args.out)
+    return 0
 
 
 if __name__ == "__main__":
