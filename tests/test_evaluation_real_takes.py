@@ -83,6 +83,10 @@ def test_the_model_against_its_own_output_as_a_take(recording):
     assert result["frames"] == 50 and result["channels_scored"] == len(T2A_CHANNELS)
     assert result["jaw_open"]["r_lag0"] > 0.999 and result["jaw_open"]["best_lag_frames"] == 0
     assert result["lipsync_mae"]["ratio"] < 0.01  # 6-decimal rounding of the CSV is all that differs
+    # the take is the prediction, so both sit the same way against the sound
+    take, model = result["jaw_vs_loudness"]["take"], result["jaw_vs_loudness"]["model"]
+    assert take["best_lag_frames"] == model["best_lag_frames"]
+    assert take["r_best"] == pytest.approx(model["r_best"], abs=1e-3)
 
 
 def test_audio_and_take_of_different_lengths_are_refused(recording, tmp_path):

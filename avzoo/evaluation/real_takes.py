@@ -13,6 +13,9 @@ Reported, per take:
 * per-channel r and the 5th/95th percentiles of prediction and take (real rigs and performers differ in scale);
 * lipsync-group MAE of the prediction beside the take's own mean pose held still (the baseline a model must
   beat);
+* jawOpen against the audio's loudness (frame RMS in dB), for the take and for the prediction, each at its best
+  lag: when the two best lags differ, the capture and the prediction sit differently against the sound, which
+  separates a model that is late from labels that are shifted against their audio;
 * closures judged by the lip gap ``max(jawOpen - mouthClose, 0)`` under :data:`LIP_GAP_CLOSED`: the share of
   frames whose lips are nearly shut, in the take and in the prediction. (The synthetic metric's closure rule
   fires on almost no real frames, so it says nothing here.)
@@ -166,6 +169,15 @@ def evaluate_take(
     prediction = resample_blendshapes(out["blendshapes"], out["fps"], fps)
     n = min(len(prediction), len(take))
     result = score_take(prediction[:n], take[:n], names, fps, max_lag)
+    if "jawOpen" in names:
+        from avzoo.evaluation.baselines import frame_rms, rms_db
+
+        loudness = rms_db(frame_rms(audio, rate, fps, num_frames=n))
+        jaw = names.index("jawOpen")
+        result["jaw_vs_loudness"] = {
+            "take": lagged_r(take[:n, jaw], loudness, max_lag),
+            "model": lagged_r(prediction[:n, ARKIT_NAMES.index("jawOpen")], loudness, max_lag),
+        }
     result.update(
         take=str(take_path), audio=str(audio_path), model=str(model), crisp_mouth=crisp_mouth, emotion=emotion
     )
@@ -183,6 +195,12 @@ def format_take(result: Mapping[str, Any]) -> str:
         j = result["jaw_open"]
         lines.append(
             f"  jawOpen r: {f(j['r_lag0'])} at lag 0, {f(j['r_best'])} at {j['best_lag_frames']:+d} frames"
+        )
+    if "jaw_vs_loudness" in result:
+        t, m = result["jaw_vs_loudness"]["take"], result["jaw_vs_loudness"]["model"]
+        lines.append(
+            f"  jawOpen vs loudness: take r {f(t['r_best'])} at {t['best_lag_frames']:+d}, "
+            f"model r {f(m['r_best'])} at {m['best_lag_frames']:+d} frames"
         )
     if "lipsync_mae" in result:
         m = result["lipsync_mae"]
