@@ -211,14 +211,6 @@ def _fit_length(track: np.ndarray, n: int, i: int) -> np.ndarray:
     return np.concatenate([track, track[-1:]], axis=0)
 
 
-def _bundled_folder(model_id: str) -> Path | None:
-    """The bundled folder of a Hub id ``avzoo/<name>`` when the package ships it, else None."""
-    from avzoo.pretrained import HUB_ORG, bundled
-
-    org, _, name = model_id.partition("/")
-    return bundled().get(name) if org == HUB_ORG and name else None
-
-
 def load_model(model_dir_or_id: str | Path) -> tuple[Any, Any]:
     """``(AutoModel, AutoProcessor)`` from a model folder or a Hub id, safetensors only, in float32.
 
@@ -227,22 +219,15 @@ def load_model(model_dir_or_id: str | Path) -> tuple[Any, Any]:
     scored as it runs on CPU). The processor must have ``post_process_blendshapes`` (an ``AvLipsyncProcessor``).
     The Auto classes know the families because importing any ``avzoo`` module runs ``avzoo/__init__``.
     """
-    from transformers import AutoModel, AutoProcessor
+    from avzoo.pretrained import load
 
-    source = Path(model_dir_or_id)
-    if not source.is_dir():
-        source = _bundled_folder(str(model_dir_or_id)) or source
-    try:
-        model = AutoModel.from_pretrained(str(source), dtype=torch.float32, use_safetensors=True)
-        processor = AutoProcessor.from_pretrained(str(source))
-    except OSError as err:
-        raise ValueError(f"cannot load a model and processor from {model_dir_or_id!r}: {err}") from err
+    model, processor = load(model_dir_or_id)
     if not hasattr(processor, "post_process_blendshapes"):
         raise ValueError(
             f"{model_dir_or_id!r}: its preprocessor_config.json gives a {type(processor).__name__}, which has no "
             "post_process_blendshapes; save the folder with the family's processor (e.g. AvLipsyncProcessor)"
         )
-    return model.eval(), processor
+    return model, processor
 
 
 __all__ = ["blendshapes_of", "has_crisp_mouth", "load_model", "post_process_tracks", "predict_blendshapes"]

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from avzoo.arkit import ARKIT_NAMES, LIPSYNC, canonical_name
+from avzoo.evaluation.real_voices import _lagged_pearson, _pearson
 from avzoo.io.livelink import read_livelink_csv, resample_blendshapes
 
 #: Lip gap (jawOpen - mouthClose) under which the lips count as nearly shut.
@@ -76,23 +77,15 @@ def read_take(path: str | Path, take_fps: float | None = None) -> tuple[np.ndarr
     return np.clip(frames, 0.0, 1.0).astype(np.float32), names, float(take_fps)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
-    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
-        return None
-    return float(np.corrcoef(a, b)[0, 1])
+def _r(value: float) -> float | None:
+    """A correlation for JSON: None where it is undefined (a flat or too short signal)."""
+    return None if not np.isfinite(value) else value
 
 
 def lagged_r(prediction: np.ndarray, reference: np.ndarray, max_lag: int) -> dict[str, Any]:
     """r at lag 0 and the best r over lags ``-max_lag..max_lag`` (positive: the prediction is late)."""
-    best = (None, 0)
-    for lag in range(-max_lag, max_lag + 1):
-        p = prediction[lag:] if lag >= 0 else prediction[:lag]
-        r = reference[: len(reference) - lag] if lag >= 0 else reference[-lag:]
-        n = min(len(p), len(r))
-        value = _pearson(p[:n], r[:n])
-        if value is not None and (best[0] is None or value > best[0]):
-            best = (value, lag)
-    return {"r_lag0": _pearson(prediction, reference), "r_best": best[0], "best_lag_frames": best[1]}
+    best, lag = _lagged_pearson(prediction, reference, max_lag)
+    return {"r_lag0": _r(_pearson(prediction, reference)), "r_best": _r(best), "best_lag_frames": lag}
 
 
 def score_take(
@@ -105,7 +98,7 @@ def score_take(
     channels = {}
     for i, name in enumerate(names):
         channels[name] = {
-            "r": _pearson(pred[:, i], take[:, i]),
+            "r": _r(_pearson(pred[:, i], take[:, i])),
             "pred_p5_p95": [float(v) for v in np.percentile(pred[:, i], [5, 95])],
             "take_p5_p95": [float(v) for v in np.percentile(take[:, i], [5, 95])],
         }

@@ -261,30 +261,14 @@ def load_for_export(model: str | Path) -> tuple[nn.Module, Any]:
     ``avzoo/av-lipsync`` (the family's Hub id) loads the checkpoint bundled with the package when it is there, with
     no network. ``ValueError`` naming the source when it is not an av-lipsync model folder.
     """
-    from transformers import AutoModel, AutoProcessor
+    from avzoo.pretrained import load
 
-    from avzoo import pretrained
-    from avzoo.models.av_lipsync import register
-
-    register()  # idempotent: the Auto classes know av-lipsync whether or not `import avzoo` registered it yet
-    source = Path(model)
-    if (
-        not source.is_dir()
-        and str(model) == pretrained.repo_id("av-lipsync")
-        and "av-lipsync" in pretrained.bundled()
-    ):
-        source = pretrained.path("av-lipsync")
-    try:
-        # float32 whatever the stored dtype: the graphs are exported in float32
-        loaded = AutoModel.from_pretrained(str(source), dtype=torch.float32, use_safetensors=True)
-        processor = AutoProcessor.from_pretrained(str(source))
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot load an av-lipsync model and processor from {str(model)!r}: {err}") from err
+    loaded, processor = load(model, "an av-lipsync model and processor")
     try:
         _check_pair(loaded, processor)
     except ValueError as err:
         raise ValueError(f"{str(model)!r} is not an av-lipsync model folder: {err}") from None
-    return loaded.eval(), processor
+    return loaded, processor
 
 
 def export_onnx(

@@ -103,6 +103,7 @@ __all__ = [
     "ROOT",
     "SEED_ENV",
     "bundled",
+    "load",
     "path",
     "repo_id",
     "seed_hf_cache",
@@ -150,6 +151,31 @@ def path(name: str) -> Path:
 def repo_id(name: str) -> str:
     """The Hub id a bundled checkpoint is published and cached under: ``avzoo/<name>``."""
     return f"{HUB_ORG}/{name.removeprefix(f'{HUB_ORG}/')}"
+
+
+def load(source: str | os.PathLike, what: str = "a model and processor") -> tuple[Any, Any]:
+    """``(AutoModel, AutoProcessor)`` from a folder or Hub id: safetensors only, float32, eval mode.
+
+    The Hub id of a bundled checkpoint (``avzoo/av-lipsync``) loads the folder inside the package, with no
+    network. float32 whatever the stored dtype: avzoo scores, exports and calibrates models as they run on a CPU.
+    ``ValueError`` (``"cannot load <what> from ..."``) when the source cannot be loaded.
+    """
+    import torch
+    from transformers import AutoModel, AutoProcessor
+
+    from avzoo.families import register
+
+    register()  # idempotent: the Auto classes know the families whether or not `import avzoo` ran it yet
+    folder = Path(source)
+    org, _, name = str(source).partition("/")
+    if not folder.is_dir() and org == HUB_ORG and name in bundled():
+        folder = bundled()[name]
+    try:
+        model = AutoModel.from_pretrained(str(folder), dtype=torch.float32, use_safetensors=True)
+        processor = AutoProcessor.from_pretrained(str(folder))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot load {what} from {str(source)!r}: {err}") from err
+    return model.eval(), processor
 
 
 # --- seeding the Hugging Face cache ----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from avzoo.families import Family, get_family, register
+from avzoo.families import Family, get_family
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -62,16 +62,9 @@ def card_template(family: str | Family) -> Path:
 
 def load(model_dir: str | Path) -> tuple[Any, Any]:
     """``(AutoModel, AutoProcessor)`` from a trained model folder, safetensors only, float32, eval mode."""
-    import torch
-    from transformers import AutoModel, AutoProcessor
+    from avzoo.pretrained import load as load_folder
 
-    register()  # the families' Auto classes, as `import avzoo` does
-    try:
-        model = AutoModel.from_pretrained(str(model_dir), dtype=torch.float32, use_safetensors=True)
-        processor = AutoProcessor.from_pretrained(str(model_dir))
-    except OSError as err:
-        raise ValueError(f"cannot load a model and processor from {model_dir}: {err}") from err
-    return model.eval(), processor
+    return load_folder(model_dir)
 
 
 def write_bundle(family: str | Family, model: Any, processor: Any) -> Path:
