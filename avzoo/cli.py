@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -146,6 +147,54 @@ def serve(
 
     typer.echo(f"avzoo {__version__}: serving the zoo at http://{host}:{port} (Ctrl+C stops it)")
     serve_zoo(host=host, port=port)
+
+
+@app.command()
+def calibrate(
+    take: Path = typer.Option(
+        ..., help="The performer's take: a Live Link Face CSV or a CSV of ARKit-named channels."
+    ),
+    out: Path = typer.Option(..., help="Where to write the style JSON (pass it as style= / --style)."),
+    audio: Path | None = typer.Option(
+        None, help="The take's audio; without it only the rest pose is fitted."
+    ),
+    model: str = typer.Option(
+        "avzoo/av-lipsync", help="The model the style is for (a style fits one checkpoint)."
+    ),
+    take_fps: float | None = typer.Option(None, help="The take's frame rate, when its CSV has no timecodes."),
+    method: str | None = typer.Option(
+        None, help="isotonic (default with audio), quantile (match the take's ranges) or rest (no audio)."
+    ),
+    crisp_mouth: bool = typer.Option(
+        False, help="Fit on the mouth-filtered output (then use it with the filter)."
+    ),
+    fit_delay: bool = typer.Option(True, help="Fit the capture's constant time offset (within 8 frames)."),
+) -> None:
+    """Fit a performer's style (per-channel curves, time offset) on a real take, for one model."""
+    from avzoo.evaluation.performer_style import calibrate as fit
+
+    for flag, path in (("--take", take), ("--audio", audio)):
+        if path is not None and not path.is_file():
+            typer.echo(f"Error: {flag} {path} is not a file", err=True)
+            raise typer.Exit(2)
+    try:
+        style = fit(
+            take, audio, model, take_fps=take_fps, method=method, crisp_mouth=crisp_mouth, fit_delay=fit_delay
+        )
+    except ValueError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(2) from None
+    style.save(out)
+    mae = style.source.get("in_sample_lipsync_mae")
+    summary = (
+        f"; lipsync MAE on the take {mae['before']:.4f} -> {mae['after']:.4f}"
+        if mae and mae["before"]
+        else ""
+    )
+    typer.echo(
+        f"{out}: {style.method} style, {len(style.curves)} channel curves, delay {style.delay_s * 1000:+.0f} ms"
+        f"{summary}"
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 From the ground up (ARCHITECTURE.md, "Layers"), with the packages the plan does not place put where they fit:
 
-    arkit, emotions, io, losses  <  features, render, metrics  <  synth, data  <  models, pipelines
+    arkit, emotions, io, losses  <  features, render, metrics, animation  <  synth, data  <  models, pipelines
         <  train, evaluation, export, hub, pretrained  <  apps, release  <  avzoo/__init__.py, cli.py, families.py
 
 A model folder (``avzoo/models/<family>/``) stands alone: it imports no other family's folder, and from the
@@ -30,7 +30,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "avzoo"
 #: Ground up; a module may import from its own layer and those before it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("arkit", "emotions", "io", "losses"),
-    ("features", "render", "metrics"),
+    ("features", "render", "metrics", "animation"),
     ("synth", "data"),
     ("models", "pipelines"),
     ("train", "evaluation", "export", "hub", "pretrained"),

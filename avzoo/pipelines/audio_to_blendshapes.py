@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from transformers import Pipeline
 
+from avzoo.animation.style import load_style
 from avzoo.io.audio import load_audio
 
 #: The task name users pass to ``pipeline(...)``.
@@ -40,8 +41,9 @@ class AudioToBlendshapesPipeline(Pipeline):
     """Speech → blendshapes with a processor that has ``post_process_blendshapes`` (see the module docstring).
 
     Call options: ``emotion`` (label, ``{label: probability}`` or None), ``intensity`` (number in [0, 1] or
-    ``"normal"``/``"strong"``), ``crisp_mouth`` (False, True or a dict of filter overrides) and
-    ``sampling_rate`` (for array inputs).
+    ``"normal"``/``"strong"``), ``crisp_mouth`` (False, True or a dict of filter overrides), ``style`` (a
+    performer's calibration from ``avzoo calibrate``: a JSON path, dict or ``PerformerStyle``, fitted on this
+    model) and ``sampling_rate`` (for array inputs).
     """
 
     _load_processor = False
@@ -55,11 +57,13 @@ class AudioToBlendshapesPipeline(Pipeline):
         intensity: float | str | None = None,
         crisp_mouth: bool | dict | None = None,
         sampling_rate: int | float | None = None,
+        style: Any = None,
         **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
         if kwargs:
             raise ValueError(
-                f"unknown option(s) {sorted(kwargs)}; accepted: emotion, intensity, crisp_mouth, sampling_rate"
+                f"unknown option(s) {sorted(kwargs)}; accepted: emotion, intensity, crisp_mouth, style, "
+                "sampling_rate"
             )
         preprocess: dict[str, Any] = {}
         if emotion is not None:
@@ -68,7 +72,12 @@ class AudioToBlendshapesPipeline(Pipeline):
             preprocess["intensity"] = intensity
         if sampling_rate is not None:
             preprocess["sampling_rate"] = sampling_rate
-        postprocess = {} if crisp_mouth is None else {"crisp_mouth": crisp_mouth}
+        postprocess: dict[str, Any] = {} if crisp_mouth is None else {"crisp_mouth": crisp_mouth}
+        if style is not None:
+            # Loaded and checked once per call, before any audio is read: a style for another model fails fast.
+            style = load_style(style)
+            style.check_model(self.model)
+            postprocess["style"] = style
         return preprocess, {}, postprocess
 
     def _audio(self, inputs: Any, sampling_rate: int | float | None) -> tuple[Any, int | float]:
@@ -131,10 +140,15 @@ class AudioToBlendshapesPipeline(Pipeline):
         outputs = self.model(**model_inputs)
         return {"blendshapes": outputs.blendshapes, "attention_mask": model_inputs.get("attention_mask")}
 
-    def postprocess(self, model_outputs: dict[str, Any], crisp_mouth: bool | dict = False) -> dict[str, Any]:
+    def postprocess(
+        self, model_outputs: dict[str, Any], crisp_mouth: bool | dict = False, style: Any = None
+    ) -> dict[str, Any]:
         fe = self.feature_extractor
         (track,) = fe.post_process_blendshapes(
-            model_outputs["blendshapes"], model_outputs.get("attention_mask"), crisp_mouth=crisp_mouth
+            model_outputs["blendshapes"],
+            model_outputs.get("attention_mask"),
+            crisp_mouth=crisp_mouth,
+            style=style,
         )
         return {"blendshapes": track, "names": list(fe.blendshape_names), "fps": float(fe.fps)}
 

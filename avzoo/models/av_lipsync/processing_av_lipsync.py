@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from transformers import BatchFeature
 
+from avzoo.animation.style import PerformerStyle, load_style
 from avzoo.arkit import ARKIT_NAMES
 from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS, VAD
 
@@ -221,13 +222,18 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         outputs: Any,
         attention_mask: Any = None,
         crisp_mouth: bool | Mapping[str, Any] = False,
+        style: PerformerStyle | str | Mapping[str, Any] | None = None,
     ) -> list[np.ndarray]:
         """Model outputs → one float32 ``(T_i, 52)`` track per clip, clipped to [0, 1].
 
         ``outputs`` is a model output with ``.blendshapes`` (B, T, 52), or that tensor. ``attention_mask``
         (B, T) trims each track to its real frames. ``crisp_mouth``: False (raw), True (this processor's
-        calibrated offline filter) or a dict of parameter overrides.
+        calibrated offline filter) or a dict of parameter overrides. ``style``: a performer's calibration
+        (:class:`~avzoo.animation.style.PerformerStyle`, its JSON path or dict, from ``avzoo calibrate``),
+        applied last: its curves, then its time offset. (The pipeline and the streamer also check that the
+        style was fitted on their model; here the model is unknown.)
         """
+        style = load_style(style)
         values = getattr(outputs, "blendshapes", outputs)
         if not isinstance(values, (torch.Tensor, np.ndarray)) or np.ndim(values) != 3:
             raise ValueError("outputs must be a model output with .blendshapes (B, T, 52) or that array")
@@ -243,6 +249,8 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
             track = track[:n]
             if crisp_mouth is not False and crisp_mouth is not None and len(track):
                 track = self.crisp_mouth(track, **(crisp_mouth if isinstance(crisp_mouth, Mapping) else {}))
+            if style is not None and len(track):
+                track = style.apply(track, fps=self.fps, names=self.blendshape_names)
             tracks.append(np.clip(track, 0.0, 1.0).astype(np.float32))
         return tracks
 

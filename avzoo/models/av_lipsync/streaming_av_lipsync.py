@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from avzoo.animation.style import load_style
 from avzoo.io.audio import MAX_CHANNELS, MAX_FLOAT_PEAK, to_float32, validate_sampling_rate
 
 from .crisp_mouth import CrispMouthStream
@@ -38,6 +39,9 @@ class AvLipsyncStreamer:
         condition: a ready ``(C,)`` condition vector instead of ``emotion`` (or ``push(..., condition=)``).
         crisp_mouth: False (raw model output), True (the processor's streaming filter parameters), a dict of
             parameter overrides, or a :class:`CrispMouthStream`.
+        style: a performer's calibration fitted on this model (``avzoo calibrate``; a JSON path, dict or
+            :class:`~avzoo.animation.style.PerformerStyle`): its curves are applied to every frame after the
+            filter. Its time offset is not (a stream cannot emit a frame before it is computed).
 
     Chunks are 1-D mono or 2-D, float in [-1, 1] or integer PCM. A 2-D chunk's channel axis is the one with at
     most 16 entries when only one axis has; when both have (tiny chunks) it is (samples, channels), as audio
@@ -54,8 +58,12 @@ class AvLipsyncStreamer:
         intensity: float | str = 1.0,
         condition: Any = None,
         crisp_mouth: bool | dict | CrispMouthStream = False,
+        style: Any = None,
     ):
         self.model = model.eval()
+        self.style = load_style(style)
+        if self.style is not None:
+            self.style.check_model(model)
         self.processor = feature_extractor = processor
         if feature_extractor.feature_size != model.config.n_mels:
             raise ValueError(
@@ -183,7 +191,10 @@ class AvLipsyncStreamer:
         )
         if self.filter is not None and out.shape[1]:
             out = self.filter(out)
-        return out[0].detach().cpu().numpy().astype(np.float32, copy=False)
+        frames = out[0].detach().cpu().numpy().astype(np.float32, copy=False)
+        if self.style is not None and len(frames):
+            frames = self.style.apply_frames(frames, self.processor.blendshape_names)
+        return frames
 
     def push(self, chunk: Any, condition: Any = None) -> np.ndarray:
         """Add audio; returns the ``(k, 52)`` frames that became computable (k may be 0)."""
