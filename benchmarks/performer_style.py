@@ -20,12 +20,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from transformers import pipeline  # noqa: E402
-
 import avzoo  # noqa: E402, F401  (registers the pipeline task)
 from avzoo.animation.style import fit_style  # noqa: E402
-from avzoo.evaluation.performer_style import predict_for_take  # noqa: E402
-from avzoo.evaluation.real_takes import read_take, score_take  # noqa: E402
+from avzoo.evaluation.real_takes import run_take, score_take  # noqa: E402
 
 CLIPS = ("a8", "a10", "A1")
 T2A_FPS = 25.0
@@ -57,14 +54,13 @@ def main() -> None:
     args = ap.parse_args()
     if not args.data.is_dir():
         sys.exit(f"{args.data} is missing: this benchmark needs the real t2a-mandarin clips")
-    animate = pipeline("audio-to-blendshapes", model=args.model, model_kwargs={"use_safetensors": True})
     clips = {}
     for clip in CLIPS:
-        take, names, fps = read_take(args.data / f"{clip}.csv", T2A_FPS)
-        pred, _ = predict_for_take(
-            animate, args.data / f"{clip}.wav", len(take), fps, crisp_mouth=args.crisp_mouth
-        )
-        clips[clip] = (take, names, pred)
+        run = run_take(
+            args.data / f"{clip}.csv", args.data / f"{clip}.wav", args.model, take_fps=T2A_FPS,
+            crisp_mouth=args.crisp_mouth,
+        )  # fmt: skip
+        clips[clip] = (run.take, run.names, run.prediction)
     rows = []
     for target, (take, names, pred) in clips.items():
         raw = _summary(score_take(pred, take, names, T2A_FPS))

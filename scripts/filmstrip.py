@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +25,7 @@ from transformers import pipeline  # noqa: E402
 
 from avzoo import arkit  # noqa: E402  (import avzoo registers the pipeline task)
 from avzoo.evaluation.baselines import frame_rms, rms_db  # noqa: E402
+from avzoo.evaluation.real_takes import face_cell, tile  # noqa: E402  (shared with the take strip)
 from avzoo.io.audio import load_audio  # noqa: E402
 from avzoo.metrics.functional.blendshape import lip_state  # noqa: E402
 from avzoo.render import FaceRenderer  # noqa: E402
@@ -59,33 +59,13 @@ def main() -> None:
     renderer = FaceRenderer(args.identity)
     cells = []
     for k in range(first, last, args.stride):
-        if args.mouth:  # the lower-middle of a 3x render: lips and jaw, at the cell size
-            big = renderer.render(track[k : k + 1], size=3 * args.size)[0]
-            h = big.shape[0]
-            top = int(0.5 * h) - args.size // 4
-            img = big[top : top + args.size, int(0.5 * h - args.size / 2) :][:, : args.size]
-        else:
-            img = renderer.render(track[k : k + 1], size=args.size)[0]
-        img = np.ascontiguousarray(img)
-        caption = np.full((34, args.size, 3), 255, np.uint8)
-        jaw = track[k, arkit.INDEX["jawOpen"]]
-        cv2.putText(
-            caption, f"{k / fps:.2f}s {db[k]:.0f}dB", (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1
-        )
-        state = "shut" if closed[k] else ""
-        cv2.putText(
-            caption, f"jaw {jaw:.2f} {state}", (3, 29), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 160), 1
-        )
-        cells.append(np.vstack([img, caption]))
+        jaw, state = track[k, arkit.INDEX["jawOpen"]], "shut" if closed[k] else ""
+        caption = [(f"{k / fps:.2f}s {db[k]:.0f}dB", (0, 0, 0)), (f"jaw {jaw:.2f} {state}", (0, 0, 160))]
+        cells.append(face_cell(renderer, track[k], args.size, caption, mouth=args.mouth))
     if not cells:
         raise SystemExit(f"no frames between {args.start} s and {args.start + args.seconds} s")
-    blank = np.full_like(cells[0], 255)
-    rows = [
-        np.hstack(cells[i : i + args.per_row] + [blank] * (args.per_row - len(cells[i : i + args.per_row])))
-        for i in range(0, len(cells), args.per_row)
-    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(args.out), cv2.cvtColor(tile(cells, args.per_row), cv2.COLOR_RGB2BGR))
     print(f"wrote {args.out} ({len(cells)} frames)")
 
 

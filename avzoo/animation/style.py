@@ -238,13 +238,17 @@ def best_lag(prediction: np.ndarray, take: np.ndarray, max_lag: int) -> int:
 
 
 def _curve_isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.isotonic import IsotonicRegression
+    from scipy.optimize import isotonic_regression
 
-    fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+    order = np.argsort(x, kind="stable")
+    fitted = isotonic_regression(y[order], increasing=True).x
+    xs, first = np.unique(x[order], return_index=True)
+    # equal inputs share one fitted value: their mean
+    values = np.add.reduceat(fitted, first) / np.diff(np.r_[first, len(fitted)])
     knots = np.unique(np.quantile(x, np.linspace(0, 1, NUM_KNOTS)))
     if len(knots) == 1:
         return knots, np.array([y.mean()])
-    return knots, np.maximum.accumulate(fit.predict(knots))
+    return knots, np.maximum.accumulate(np.interp(knots, xs, values))
 
 
 def _curve_quantile(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -326,6 +326,20 @@ def main(argv: Sequence[str] | None = None, prog: str = "avzoo evaluate av-lipsy
     take.add_argument("--take-fps", type=float, help="the take's frame rate when it has no timecodes")
     take.add_argument("--emotion", help="condition the model on this emotion (default: neutral)")
     take.add_argument("--crisp-mouth", action="store_true", help="score the mouth-filtered output")
+    take.add_argument("--style", type=Path, help="apply this performer style (from `avzoo calibrate`) first")
+    take.add_argument(
+        "--align",
+        action="store_true",
+        help="shift the take onto the audio when they are offset by more than 8 frames, and crop to the overlap",
+    )
+    take.add_argument("--strip", type=Path, help="also render the take above the prediction to this PNG")
+    take.add_argument(
+        "--strip-start",
+        type=float,
+        help="strip: seconds into the audio (default: where the scored stretch starts, 0 unless aligned)",
+    )
+    take.add_argument("--strip-seconds", type=float, default=3.0, help="strip: how many seconds (default 3)")
+    take.add_argument("--strip-stride", type=int, default=3, help="strip: every n-th frame (default 3)")
     parser.add_argument("--no-real-voices", action="store_true", help="skip the real-voice report")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
@@ -368,26 +382,63 @@ def main(argv: Sequence[str] | None = None, prog: str = "avzoo evaluate av-lipsy
 
 
 def _main_take(parser: Any, args: Any) -> int:
-    """``--take``: score the model against a real capture (:mod:`avzoo.evaluation.real_takes`)."""
-    from avzoo.evaluation.real_takes import evaluate_take, format_take
+    """``--take``: score the model against a real capture (:mod:`avzoo.evaluation.real_takes`).
 
-    for flag, path in (("--take", args.take), ("--audio", args.audio)):
-        if path is None or not path.is_file():
-            parser.error(f"{flag} needs an existing file, got {path}")
+    Bad input ends in one line on stderr and exit status 2, with nothing written; the JSON (``--out``) and the
+    strip (``--strip``) are written only once everything has succeeded, each atomically.
+    """
+    import json
+    import sys
+
+    from avzoo.evaluation.real_takes import (
+        encode_png,
+        format_take,
+        render_take_strip,
+        run_take,
+        score_run,
+        write_atomic,
+    )
+
     try:
-        result = evaluate_take(
+        for flag, path in (("--take", args.take), ("--audio", args.audio)):
+            if path is None or not path.is_file():
+                raise ValueError(f"{flag} needs an existing file, got {path}")
+        if args.out is not None and Path(args.out).is_dir():
+            raise ValueError(f"--out {args.out} is a folder; give the path of the JSON file to write")
+        if args.strip is not None and (args.strip.is_dir() or args.strip.suffix.lower() != ".png"):
+            raise ValueError(f"--strip needs the path of a .png file to write, got {args.strip}")
+        if args.strip is not None and not (args.strip_seconds > 0 and args.strip_stride >= 1):
+            raise ValueError(
+                f"--strip-seconds must be > 0 and --strip-stride >= 1, got {args.strip_seconds}, "
+                f"{args.strip_stride}"
+            )
+        run = run_take(
             args.take,
             args.audio,
             args.model,
             take_fps=args.take_fps,
             emotion=args.emotion,
             crisp_mouth=args.crisp_mouth,
+            align=args.align,
+            style=args.style,
         )
+        result = score_run(run)
+        strip = None
+        if args.strip is not None:
+            strip = encode_png(
+                render_take_strip(run, args.strip_start, args.strip_seconds, args.strip_stride)
+            )
+            result["strip"] = str(args.strip)
+        text = json.dumps(jsonable(result), indent=2, allow_nan=False) + "\n"
     except (ValueError, OSError) as err:
-        parser.error(str(err))
+        print(f"{parser.prog}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
     print(format_take(result))
     if args.out:
-        write_json(result, args.out)
+        write_atomic(args.out, text.encode("utf-8"))
+    if strip is not None:
+        write_atomic(args.strip, strip)
+        print(f"wrote {args.strip}")
     return 0
 
 

@@ -85,6 +85,7 @@ def closure_events(closed: np.ndarray, speech_time: np.ndarray) -> int:
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if len(x) < 3 or np.std(x) < 1e-9 or np.std(y) < 1e-9:
         return float("nan")
     return float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))

@@ -43,7 +43,8 @@ class AudioToBlendshapesPipeline(Pipeline):
     Call options: ``emotion`` (label, ``{label: probability}`` or None), ``intensity`` (number in [0, 1] or
     ``"normal"``/``"strong"``), ``crisp_mouth`` (False, True or a dict of filter overrides), ``style`` (a
     performer's calibration from ``avzoo calibrate``: a JSON path, dict or ``PerformerStyle``, fitted on this
-    model) and ``sampling_rate`` (for array inputs).
+    model), ``life`` (False, True or an int seed: blinks and brow raises on stressed syllables) and
+    ``sampling_rate`` (for array inputs).
     """
 
     _load_processor = False
@@ -58,11 +59,12 @@ class AudioToBlendshapesPipeline(Pipeline):
         crisp_mouth: bool | dict | None = None,
         sampling_rate: int | float | None = None,
         style: Any = None,
+        life: bool | int | None = None,
         **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
         if kwargs:
             raise ValueError(
-                f"unknown option(s) {sorted(kwargs)}; accepted: emotion, intensity, crisp_mouth, style, "
+                f"unknown option(s) {sorted(kwargs)}; accepted: emotion, intensity, crisp_mouth, style, life, "
                 "sampling_rate"
             )
         preprocess: dict[str, Any] = {}
@@ -78,6 +80,8 @@ class AudioToBlendshapesPipeline(Pipeline):
             style = load_style(style)
             style.check_model(self.model)
             postprocess["style"] = style
+        if life is not None:
+            postprocess["life"] = life
         return preprocess, {}, postprocess
 
     def _audio(self, inputs: Any, sampling_rate: int | float | None) -> tuple[Any, int | float]:
@@ -141,7 +145,11 @@ class AudioToBlendshapesPipeline(Pipeline):
         return {"blendshapes": outputs.blendshapes, "attention_mask": model_inputs.get("attention_mask")}
 
     def postprocess(
-        self, model_outputs: dict[str, Any], crisp_mouth: bool | dict = False, style: Any = None
+        self,
+        model_outputs: dict[str, Any],
+        crisp_mouth: bool | dict = False,
+        style: Any = None,
+        life: bool | int = False,
     ) -> dict[str, Any]:
         fe = self.feature_extractor
         (track,) = fe.post_process_blendshapes(
@@ -149,6 +157,7 @@ class AudioToBlendshapesPipeline(Pipeline):
             model_outputs.get("attention_mask"),
             crisp_mouth=crisp_mouth,
             style=style,
+            life=life,
         )
         return {"blendshapes": track, "names": list(fe.blendshape_names), "fps": float(fe.fps)}
 

@@ -54,3 +54,26 @@ def stats(out_dir: Path = typer.Argument(..., help="A built corpus folder.")) ->
         typer.echo(json.dumps(corpus_stats(load_corpus(out_dir)), indent=2))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
+
+
+@app.command("real-speech")
+def real_speech(
+    src: Path = typer.Argument(
+        ..., help="Folder of real English speech (.flac/.wav, 16 kHz), e.g. LibriSpeech."
+    ),
+    out_dir: Path = typer.Argument(
+        ..., help="Corpus folder to write (alignments are cached in it; resumable)."
+    ),
+    limit: int = typer.Option(0, help="Use only the first N recordings (0: all)."),
+) -> None:
+    """Real voices with generated labels: align each recording's phones (pocketsphinx) and label them."""
+    from avzoo.synth.corpus import corpus_stats, load_corpus
+    from avzoo.synth.real_speech import build_real_speech_corpus
+
+    if not src.is_dir():
+        raise typer.BadParameter(f"{src} is not a folder")
+    try:
+        build_real_speech_corpus(src, out_dir, limit=limit)
+    except (ValueError, ImportError) as e:
+        raise typer.BadParameter(str(e)) from None
+    typer.echo(json.dumps(corpus_stats(load_corpus(out_dir)), indent=2))

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from transformers import BatchFeature
 
+from avzoo.animation.life import add_life
 from avzoo.animation.style import PerformerStyle, load_style
 from avzoo.arkit import ARKIT_NAMES
 from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS, VAD
@@ -223,6 +224,7 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         attention_mask: Any = None,
         crisp_mouth: bool | Mapping[str, Any] = False,
         style: PerformerStyle | str | Mapping[str, Any] | None = None,
+        life: bool | int = False,
     ) -> list[np.ndarray]:
         """Model outputs → one float32 ``(T_i, 52)`` track per clip, clipped to [0, 1].
 
@@ -231,8 +233,17 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         calibrated offline filter) or a dict of parameter overrides. ``style``: a performer's calibration
         (:class:`~avzoo.animation.style.PerformerStyle`, its JSON path or dict, from ``avzoo calibrate``),
         applied last: its curves, then its time offset. (The pipeline and the streamer also check that the
-        style was fitted on their model; here the model is unknown.)
+        style was fitted on their model; here the model is unknown.) ``life``: False, True or an int seed:
+        speech-driven blinks and brow raises on stressed syllables (:func:`avzoo.animation.life.add_life`),
+        seeded (True is seed 0; clip ``i`` of a batch uses seed + i). Life is derived from the model's own
+        track and added on top of the style, so a style fitted on a still upper face does not erase it.
         """
+        if isinstance(life, bool) or life is None:
+            seed = 0 if life else None
+        elif isinstance(life, (int, np.integer)):
+            seed = int(life)
+        else:
+            raise ValueError(f"life must be True/False or an int seed, got {life!r}")
         style = load_style(style)
         values = getattr(outputs, "blendshapes", outputs)
         if not isinstance(values, (torch.Tensor, np.ndarray)) or np.ndim(values) != 3:
@@ -245,13 +256,17 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         if attention_mask is not None:
             lengths = [int(n) for n in np.asarray(torch.as_tensor(attention_mask).sum(-1).cpu())]
         tracks = []
-        for track, n in zip(values, lengths, strict=True):
+        for i, (track, n) in enumerate(zip(values, lengths, strict=True)):
             track = track[:n]
             if crisp_mouth is not False and crisp_mouth is not None and len(track):
                 track = self.crisp_mouth(track, **(crisp_mouth if isinstance(crisp_mouth, Mapping) else {}))
+            track = np.clip(track, 0.0, 1.0)
+            lively = (
+                add_life(track, fps=self.fps, seed=seed + i) - track if seed is not None and len(track) else 0
+            )
             if style is not None and len(track):
                 track = style.apply(track, fps=self.fps, names=self.blendshape_names)
-            tracks.append(np.clip(track, 0.0, 1.0).astype(np.float32))
+            tracks.append(np.clip(track + lively, 0.0, 1.0).astype(np.float32))
         return tracks
 
     def crisp_mouth(self, blendshapes: Any, **overrides: Any) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from avzoo.animation.life import LifeStream
 from avzoo.animation.style import load_style
 from avzoo.io.audio import MAX_CHANNELS, MAX_FLOAT_PEAK, to_float32, validate_sampling_rate
 
@@ -42,6 +43,8 @@ class AvLipsyncStreamer:
         style: a performer's calibration fitted on this model (``avzoo calibrate``; a JSON path, dict or
             :class:`~avzoo.animation.style.PerformerStyle`): its curves are applied to every frame after the
             filter. Its time offset is not (a stream cannot emit a frame before it is computed).
+        life: False, True or an int seed: causal blinks and brow raises on stressed syllables
+            (:class:`~avzoo.animation.life.LifeStream`, no added latency), added on top of the style.
 
     Chunks are 1-D mono or 2-D, float in [-1, 1] or integer PCM. A 2-D chunk's channel axis is the one with at
     most 16 entries when only one axis has; when both have (tiny chunks) it is (samples, channels), as audio
@@ -59,8 +62,14 @@ class AvLipsyncStreamer:
         condition: Any = None,
         crisp_mouth: bool | dict | CrispMouthStream = False,
         style: Any = None,
+        life: bool | int = False,
     ):
         self.model = model.eval()
+        if not isinstance(life, (bool, int)):
+            raise ValueError(f"life must be True/False or an int seed, got {life!r}")
+        self.life = (
+            None if life is False else LifeStream(fps=processor.fps, seed=0 if life is True else int(life))
+        )
         self.style = load_style(style)
         if self.style is not None:
             self.style.check_model(model)
@@ -115,6 +124,8 @@ class AvLipsyncStreamer:
             )
         if self.filter is not None:
             self.filter.reset()
+        if self.life is not None:
+            self.life.reset()
         self._closed = False
 
     def set_condition(self, condition: Any) -> None:
@@ -191,10 +202,13 @@ class AvLipsyncStreamer:
         )
         if self.filter is not None and out.shape[1]:
             out = self.filter(out)
-        frames = out[0].detach().cpu().numpy().astype(np.float32, copy=False)
-        if self.style is not None and len(frames):
+        frames = np.clip(out[0].detach().cpu().numpy().astype(np.float32, copy=False), 0.0, 1.0)
+        if not len(frames):
+            return frames
+        lively = self.life(frames) - frames if self.life is not None else 0
+        if self.style is not None:
             frames = self.style.apply_frames(frames, self.processor.blendshape_names)
-        return frames
+        return np.clip(frames + lively, 0.0, 1.0).astype(np.float32)
 
     def push(self, chunk: Any, condition: Any = None) -> np.ndarray:
         """Add audio; returns the ``(k, 52)`` frames that became computable (k may be 0)."""
