@@ -16,6 +16,7 @@ needs it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,15 @@ def _pcm16(audio: np.ndarray) -> bytes:
         raise ValueError(f"audio must be non-empty 1-D samples, got shape {audio.shape}")
     if not np.isfinite(audio).all():
         raise ValueError("audio has NaN/inf samples")
+    # Exact digital silence and full-scale peaks (both common in TTS audio) make pocketsphinx's alignment fail:
+    # bring peaks to half scale and add a seeded -80 dBFS dither.
+    peak = float(np.abs(audio).max())
+    if peak > 0.5:
+        audio = audio * (0.5 / peak)
+    # Trailing silence lets the last word finish before the utterance ends (times are unaffected: no padding
+    # in front).
+    audio = np.concatenate([audio, np.zeros(SAMPLING_RATE // 2, np.float32)])
+    audio = audio + 1e-4 * np.random.default_rng(0).standard_normal(len(audio)).astype(np.float32)
     return (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
@@ -85,10 +95,16 @@ def align_speech(audio: np.ndarray, text: str | None = None) -> Alignment:
     recognised = text is None
     if text is None:
         text = recognise(audio)
-    words = " ".join(w for w in text.lower().split() if not w.startswith(("<", "[", "+")))
-    if not words:
+    # The dictionary's spelling: lower case, letters and apostrophes; fillers (<sil>, [noise], +um+) dropped.
+    tokens = [w for w in text.lower().split() if not w.startswith(("<", "[", "+"))]
+    tokens = re.sub(r"[^a-z' ]+", " ", " ".join(tokens)).split()
+    if not tokens:
         raise ValueError("no words were recognised in the audio: nothing to align")
     decoder = _decoder(lm=None)
+    unknown = [w for w in tokens if decoder.lookup_word(w) is None]
+    if unknown:
+        raise ValueError(f"words missing from the pronunciation dictionary: {unknown[:5]}")
+    words = " ".join(tokens)
     try:
         decoder.set_align_text(words)
         _decode(decoder, pcm)

@@ -26,6 +26,9 @@ from avzoo.synth.visemes import ArticulationStyle, Phone, phones_to_blendshapes
 
 #: Label frame rate (the corpus').
 FPS = 30.0
+#: Version of :func:`~avzoo.synth.alignment.align_speech` a cached alignment came from (2: pads the end so the
+#: last word aligns).
+ALIGNER_VERSION = 2
 #: The row's ``source`` column for these rows.
 SOURCE = "real-aligned"
 
@@ -42,12 +45,18 @@ def cached_alignment(path: Path, cache: Path) -> dict:
     from avzoo.synth.alignment import SAMPLING_RATE, align_speech
 
     dst = cache / f"{path.stem}.json"
-    if dst.exists():
-        return json.loads(dst.read_text())
+    cached = json.loads(dst.read_text()) if dst.exists() else None
+    if cached is not None and (cached.get("aligner") == ALIGNER_VERSION or "text" not in cached):
+        return cached
     audio = load_audio(path, SAMPLING_RATE)
     try:
-        al = align_speech(audio)
-        record = {"text": al.text, "phones": [[p.symbol, p.start, p.end] for p in al.phones]}
+        # An older record keeps its recognised words (recognition is the slow part); only the alignment reruns.
+        al = align_speech(audio, cached["text"] if cached else None)
+        record = {
+            "text": al.text,
+            "phones": [[p.symbol, p.start, p.end] for p in al.phones],
+            "aligner": ALIGNER_VERSION,
+        }
     except ValueError as err:
         record = {"error": str(err)}
     tmp = dst.with_suffix(f".tmp-{os.getpid()}")

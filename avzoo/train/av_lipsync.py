@@ -60,6 +60,9 @@ class AvLipsyncTrainConfig(TrainConfig):
     zero_condition_rate: float = 0.5  # share of neutral utterances trained with the all-zeros condition
     model: dict = field(default_factory=dict)  # AvLipsyncConfig overrides (phase 1)
     max_train_utterances: int = 0  # 0: all
+    # Further corpus folders mixed into the training split, each repeated n times: {folder: n}. Real speech with
+    # aligned labels (avzoo synth real-speech) makes the model hear real voices, not only TTS.
+    extra_corpus_dirs: dict = field(default_factory=dict)
     # Phase 1: an auxiliary head classifies each frame's phone from the lipsync state (the corpus knows every
     # phone's timing). It teaches the branch to hear phones faster than the blendshape targets alone.
     phone_head: bool = False
@@ -130,15 +133,26 @@ def _decode_audio(batch: dict[str, list]) -> dict[str, list]:
     return out
 
 
-def load_split(corpus_dir: str, split: str, limit: int = 0):
-    """One corpus split as a lazily decoding ``datasets.Dataset``: rows give audio, rate, labels and emotion."""
+def load_split(corpus_dir: str, split: str, limit: int = 0, extra: dict[str, int] | None = None):
+    """One corpus split as a lazily decoding ``datasets.Dataset``: rows give audio, rate, labels and emotion.
+
+    ``extra`` maps further corpus folders (e.g. real speech from ``avzoo synth real-speech``) to how many times
+    their ``split`` is repeated in the mix (their rows are few and real, so they are oversampled).
+    """
+    from datasets import concatenate_datasets
+
     ds = load_corpus(corpus_dir)[split]
     if limit:
         ds = ds.select(range(min(limit, len(ds))))
-    columns = ["audio", "blendshapes", "emotion", "intensity"]
-    if "phonemes" in ds.column_names:
-        columns.append("phonemes")
-    ds = ds.cast_column("audio", Audio(decode=False)).select_columns(columns)
+    columns = ["audio", "blendshapes", "emotion", "intensity", "phonemes"]
+    parts = [ds]
+    for folder, repeat in (extra or {}).items():
+        other = load_corpus(folder)
+        if split not in other:
+            raise ValueError(f"{folder} has no {split!r} split")
+        parts += [other[split]] * int(repeat)
+    parts = [d.cast_column("audio", Audio(decode=False)).select_columns(columns) for d in parts]
+    ds = parts[0] if len(parts) == 1 else concatenate_datasets(parts)
     return ds.with_transform(_decode_audio)
 
 
@@ -261,7 +275,7 @@ def _babble(folder: str | None) -> list[np.ndarray]:
 
 def build(config: AvLipsyncTrainConfig):
     """Model (with its loss head), processor and datasets for a phase."""
-    train_rows = load_split(config.corpus_dir, "train", config.max_train_utterances)
+    train_rows = load_split(config.corpus_dir, "train", config.max_train_utterances, config.extra_corpus_dirs)
     val_rows = load_split(config.corpus_dir, "validation")
     overrides = dict(config.model)
     if config.phone_head and config.phase == 1:
