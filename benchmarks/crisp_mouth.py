@@ -13,6 +13,9 @@ The calibration itself is the library's, :func:`avzoo.release.crisp_mouth_calibr
 metrics of the raw tracks, the offline and streaming filters and the stream-vs-offline gap (MAE on the mouth
 channels) next to the raw-vs-offline distance for scale. See that module for the metrics.
 
+The held-out rows ``*_without_keep_closures`` run the same calibrated parameters with ``keep_closures=False``
+(the filter without its rule that keeps the raw frames' closures), so the rule's effect shows at equal settings.
+
 With ``--model`` and ``--corpus`` the tracks are a trained model's real predictions instead: the corpus'
 validation split calibrates, its test split (held-out speakers and sentences) is scored, as ``avzoo release``
 does when it chooses the bundled checkpoint's filter parameters.
@@ -36,8 +39,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from avzoo.models.av_lipsync.crisp_mouth import gaussian_smooth  # noqa: E402
-from avzoo.release.crisp_mouth_calibration import FPS, MOUTH, calibrate_crisp_mouth  # noqa: E402
+from avzoo.models.av_lipsync.crisp_mouth import CrispMouthStream, crisp_mouth, gaussian_smooth  # noqa: E402
+from avzoo.release.crisp_mouth_calibration import (  # noqa: E402
+    FPS,
+    MOUTH,
+    STREAM_KEYS,
+    calibrate_crisp_mouth,
+    metrics,
+)
 from avzoo.synth.visemes import TARGETS, ArticulationStyle, Phone, phones_to_blendshapes  # noqa: E402
 
 NOISE = {"blur_sigma_frames": 1.2, "gain": 0.85, "bias": 0.02, "noise_sd": 0.03}
@@ -108,6 +117,15 @@ def main() -> None:
         cal_refs, cal_preds, test_refs, test_preds = refs[:half], preds[:half], refs[half:], preds[half:]
 
     report = calibrate_crisp_mouth(cal_preds, cal_refs, test_preds, test_refs)
+    # The same calibrated parameters without keep_closures (the filter before it kept the raw frames' closures).
+    plain = {"keep_closures": False}
+    stream = {k: report["stream_params"][k] for k in STREAM_KEYS}
+    report["held_out"]["offline_without_keep_closures"] = metrics(
+        [crisp_mouth(p, **report["offline_params"], **plain) for p in test_preds], test_refs
+    )
+    report["held_out"]["stream_calibrated_without_keep_closures"] = metrics(
+        [CrispMouthStream(**stream, **plain)(p) for p in test_preds], test_refs
+    )
     result = {
         "benchmark": "crisp_mouth",
         "machine": {
@@ -128,13 +146,21 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    rows = ["raw", "offline", "stream_calibrated", "stream_alpha_from_sigma", "reference"]
+    rows = [
+        "raw",
+        "offline",
+        "offline_without_keep_closures",
+        "stream_calibrated",
+        "stream_calibrated_without_keep_closures",
+        "stream_alpha_from_sigma",
+        "reference",
+    ]
     print(f"offline params {report['offline_params']}; stream alpha {report['stream_params']['alpha']:.3f}")
-    print(f"{'':26s} {'MAE':>7s} {'jitter':>8s} {'ratio':>6s} {'closure':>8s} {'open':>6s}")
+    print(f"{'':40s} {'MAE':>7s} {'jitter':>8s} {'ratio':>6s} {'closure':>8s} {'open':>6s}")
     for row in rows:
         m = result["held_out"][row]
         print(
-            f"{row:26s} {m['speech_mae']:7.4f} {m['mouth_jitter']:8.3f} {m['mouth_jitter_ratio']:6.2f} "
+            f"{row:40s} {m['speech_mae']:7.4f} {m['mouth_jitter']:8.3f} {m['mouth_jitter_ratio']:6.2f} "
             f"{m['lip_closure_accuracy']:8.3f} {m['lip_open_accuracy']:6.3f}"
         )
     print("gap (MAE, mouth channels):", {k: round(v, 4) for k, v in result["gap_mae_mouth"].items()})

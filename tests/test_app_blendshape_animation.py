@@ -1,11 +1,13 @@
-"""The blendshape-animation Space: the request without UI, its errors, gradio_client, the zoo tab, the
-Space folder, and the page in headless chromium. Uses a tiny randomly initialised av-lipsync checkpoint."""
+"""The blendshape-animation Space: the request without UI, its errors, performer styles and upper-face life,
+gradio_client, the zoo tab, the Space folder, and the page in headless chromium. Uses a tiny randomly initialised
+av-lipsync checkpoint."""
 
 from __future__ import annotations
 
 import math
 import os
 import runpy
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from browser import (  # noqa: F401
 )
 
 from avzoo import emotions
+from avzoo.animation.style import PerformerStyle, fit_style, load_style, model_fingerprint
 from avzoo.apps import blendshape_animation as ba
 from avzoo.apps import zoo
 from avzoo.apps.registry import Family, family_status, get_family
@@ -35,6 +38,10 @@ from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncPr
 REPO = Path(__file__).resolve().parents[1]
 SPACE = REPO / "spaces" / "blendshape-animation"
 SR = 16000
+EYES = indices(["eyeBlinkLeft", "eyeBlinkRight"])
+#: Channels of the test styles: a "performer" whose jaw, lip closure and inner brows are a monotone function of
+#: the model's.
+STYLE_CHANNELS = ["jawOpen", "mouthClose", "browInnerUp"]
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +99,49 @@ def bad_audio(tmp_path) -> dict[str, Path]:
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
     return {**files, "corrupt": corrupt, "empty": empty}
+
+
+@pytest.fixture(scope="module")
+def paused_wav(speech_wav) -> Path:
+    """The speech clip, half a second of silence, the clip again (3.7 s): long enough for a style fit (50 frames)
+    and, with seed 0, for a blink."""
+    audio, rate = sf.read(speech_wav, dtype="float32")
+    pause = np.zeros(rate // 2, np.float32)
+    return save_audio(
+        speech_wav.with_name("hello-pause-hello.wav"), np.concatenate([audio, pause, audio]), rate
+    )
+
+
+@pytest.fixture(scope="module")
+def style_files(predictors, paused_wav, tmp_path_factory) -> dict[str, Path]:
+    """Performer-style JSON files for the test checkpoint: ``good`` (fitted on its own output against a
+    transformed copy, tied to its weights), ``foreign`` (the same curves tied to other weights), and two files
+    that are not styles (``not_json``, ``not_style``)."""
+    predict = predictors["av-lipsync"]
+    out = predict(ba.read_speech(paused_wav), "happy", 0.8)
+    track, fps = np.asarray(out["blendshapes"]), out["fps"]
+    take = 0.05 + 0.5 * track[:, indices(STYLE_CHANNELS)] ** 2
+    style = fit_style(track, take, STYLE_CHANNELS, fps, fit_delay=False)
+    mine = PerformerStyle(
+        **{
+            **style.__dict__,
+            "model_type": predict.model.config.model_type,
+            "model_fingerprint": model_fingerprint(predict.model),
+        }
+    )
+    folder = tmp_path_factory.mktemp("styles")
+    not_json = folder / "notes.json"
+    not_json.write_text("jawOpen: more, please\n")
+    not_style = folder / "settings.json"
+    not_style.write_text('{"theme": "dark"}')
+    return {
+        "good": mine.save(folder / "me.json"),
+        "foreign": PerformerStyle(**{**mine.__dict__, "model_fingerprint": "0123456789abcdef"}).save(
+            folder / "someone-else.json"
+        ),
+        "not_json": not_json,
+        "not_style": not_style,
+    }
 
 
 # --- the request without UI -------------------------------------------------------------------------
@@ -191,6 +241,97 @@ def test_other_rates_and_arrays_are_accepted(predictors, tmp_path):
     assert from_file.intensity == 1.0 and from_array.emotion == "calm"
 
 
+def test_a_performer_style_is_applied_as_the_pipeline_applies_it(
+    predictors, model_dir, paused_wav, style_files, tmp_path
+):
+    from transformers import pipeline
+
+    predict = predictors["av-lipsync"]
+    plain = ba.animate(paused_wav, "happy", 0.8, predictor=predict, out_dir=tmp_path / "plain")
+    styled = ba.animate(
+        paused_wav, "happy", 0.8, predictor=predict, out_dir=tmp_path / "styled", style=style_files["good"]
+    )
+    channels = indices(STYLE_CHANNELS)
+    assert np.abs(styled.blendshapes[:, channels] - plain.blendshapes[:, channels]).max() > 0.05
+    others = np.setdiff1d(np.arange(52), channels)
+    np.testing.assert_array_equal(styled.blendshapes[:, others], plain.blendshapes[:, others])
+    pipe = pipeline("audio-to-blendshapes", model=str(model_dir))
+    expected = pipe(
+        str(paused_wav), emotion="happy", intensity=0.8, crisp_mouth=True, style=style_files["good"]
+    )
+    np.testing.assert_allclose(styled.blendshapes, expected["blendshapes"], atol=1e-6)
+    # the files and the summary follow the styled track
+    np.testing.assert_allclose(from_json(styled.json)[0], styled.blendshapes, atol=1e-6)
+    assert styled.style == "'me.json'" and "style 'me.json'" in styled.summary()
+    assert plain.style is None and "style" not in plain.summary()
+    # a loaded style or its dict work the same as the file
+    for given in (load_style(style_files["good"]), load_style(style_files["good"]).to_dict()):
+        again = ba.animate(
+            paused_wav, "happy", 0.8, predictor=predict, out_dir=tmp_path / "again", style=given
+        )
+        np.testing.assert_array_equal(again.blendshapes, styled.blendshapes)
+        assert again.style == "(custom)"
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("foreign", r"^style file 'someone-else\.json': this style was fitted on other weights"),
+        ("not_json", r"^style file 'notes\.json' is not JSON \("),
+        ("not_style", r"^style file 'settings\.json': not a performer style .*avzoo calibrate"),
+        ("missing", r"^style file 'gone\.json' does not exist$"),
+    ],
+)
+def test_a_bad_style_file_gets_a_clear_error_before_the_audio_is_read(predictors, style_files, case, message):
+    path = style_files.get(case, style_files["good"].with_name("gone.json"))
+    # the audio file does not exist either: the style's error comes first
+    with pytest.raises(ValueError, match=message) as info:
+        ba.animate("never-read.wav", predictor=predictors["av-lipsync"], style=path)
+    assert str(path.parent) not in str(info.value)
+    with pytest.raises(ValueError, match=message):
+        ba.read_style(str(path), predictors["av-lipsync"])
+
+
+def test_a_style_for_another_model_type_is_refused(predictors, style_files):
+    other = PerformerStyle(
+        **{**load_style(style_files["good"]).__dict__, "model_type": "koemorph", "model_fingerprint": None}
+    )
+    with pytest.raises(ValueError, match=r"^the performer style: this style was fitted on a koemorph model"):
+        ba.read_style(other, predictors["av-lipsync"])
+    assert ba.read_style(None) is None and ba.read_style("") is None
+
+
+def test_upper_face_life_blinks_reproducibly_and_only_when_asked(predictors, paused_wav, tmp_path):
+    predict = predictors["av-lipsync"]
+    off = ba.animate(paused_wav, "happy", 0.8, predictor=predict, out_dir=tmp_path / "off")
+    assert (
+        ba.animate(paused_wav, predictor=predict, out_dir=tmp_path / "none", life=None).life is False
+    )  # None: the API default, off
+    on = ba.animate(paused_wav, "happy", 0.8, predictor=predict, out_dir=tmp_path / "on", life=True)
+    again = ba.animate(paused_wav, "happy", 0.8, predictor=predict, out_dir=tmp_path / "again", life=True)
+    assert np.abs(on.blendshapes[:, EYES] - off.blendshapes[:, EYES]).max() > 0.3  # a blink
+    assert (on.blendshapes[:, EYES] >= off.blendshapes[:, EYES]).all()  # life never lowers a value
+    np.testing.assert_array_equal(on.blendshapes, again.blendshapes)  # True is seed 0: reproducible
+    mouth = indices(["jawOpen", "mouthClose", "mouthFunnel"])
+    np.testing.assert_array_equal(on.blendshapes[:, mouth], off.blendshapes[:, mouth])
+    assert "upper-face life" in on.summary() and "life" not in off.summary()
+    seeded = ba.animate(paused_wav, "happy", 0.8, predictor=predict, out_dir=tmp_path / "seeded", life=0)
+    np.testing.assert_array_equal(seeded.blendshapes[:, EYES], on.blendshapes[:, EYES])
+
+
+def test_a_predictor_without_the_options_is_refused_only_when_they_are_used(
+    speech_wav, style_files, tmp_path
+):
+    def plain(audio, emotion, intensity):
+        return _fake_predictor(audio, emotion, intensity)
+
+    assert len(ba.animate(speech_wav, predictor=plain, size=64, out_dir=tmp_path).blendshapes) > 0
+    with pytest.raises(ValueError, match=r"model 'plain' does not support upper-face life"):
+        ba.animate(speech_wav, predictor=plain, model="plain", life=True)
+    with pytest.raises(ValueError, match=r"model 'plain' does not support a performer style"):
+        ba.animate(speech_wav, predictor=plain, model="plain", style=style_files["good"])
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
@@ -285,6 +426,9 @@ def test_predictor_runs_torch_single_threaded_and_restores_the_setting(predictor
         ({"identity_seed": 2.5}, r"face seed must be a whole number"),
         ({"channels": ["jawOpen", "noseWiggle"]}, r"unknown ARKit blendshape name 'noseWiggle'"),
         ({"size": 8}, r"size must be a whole number of pixels in \[64, 1024\]"),
+        ({"life": 0.5}, r"life must be True/False or a whole-number seed"),
+        ({"life": "yes"}, r"life must be True/False or a whole-number seed"),
+        ({"style": 3}, r"style must be a path, a dict or a PerformerStyle, got int"),
     ],
 )
 def test_bad_arguments_get_a_clear_error(predictors, speech_wav, kwargs, message):
@@ -368,7 +512,7 @@ def _api(client):
     return info["named_endpoints"]
 
 
-def test_ui_answers_through_gradio_client(model_dir, speech_wav, bad_audio):
+def test_ui_answers_through_gradio_client(model_dir, speech_wav, paused_wav, bad_audio, style_files):
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
@@ -384,7 +528,15 @@ def test_ui_answers_through_gradio_client(model_dir, speech_wav, bad_audio):
             "identity_seed",
             "channels",
             "model",
+            "style",
+            "life",
         ]
+        parameters = {p["parameter_name"]: p for p in endpoints["/animate"]["parameters"]}
+        assert (
+            parameters["style"]["parameter_has_default"] and parameters["style"]["parameter_default"] is None
+        )
+        assert parameters["life"]["parameter_default"] is ba.DEFAULT_LIFE is True
+        # six arguments, as before the style and life inputs: no style, life on (the page's default)
         video, plot, csv_path, json_path, summary = client.predict(
             handle_file(str(speech_wav)),
             "sad",
@@ -401,7 +553,59 @@ def test_ui_answers_through_gradio_client(model_dir, speech_wav, bad_audio):
         assert fps == 30 and len(take) == 2 * len(values) - 1 and len(values) == clip.num_frames
         rows = plot["value"]["data"]
         assert len(rows) == 2 * len(values)
-        assert "sad" in summary and "face #11" in summary
+        assert "sad" in summary and "face #11" in summary and "upper-face life" in summary
+        assert "style" not in summary
+
+        # a style upload and life off: the same track as animate() with that style, without life
+        *_, json_path, summary = client.predict(
+            handle_file(str(paused_wav)),
+            "happy",
+            0.8,
+            7,
+            [],
+            "av-lipsync",
+            handle_file(str(style_files["good"])),
+            False,
+            api_name="/animate",
+        )
+        expected = ba.animate(
+            paused_wav,
+            "happy",
+            0.8,
+            predictor=ba.load_predictors(model_dir)["av-lipsync"],
+            style=style_files["good"],
+        )
+        np.testing.assert_allclose(from_json(json_path)[0], expected.blendshapes, atol=1e-6)
+        assert "style 'me.json'" in summary and "life" not in summary
+        for case, message in (
+            ("foreign", r"style file 'someone-else\.json': this style was fitted on other weights"),
+            ("not_json", r"style file 'notes\.json' is not JSON"),
+        ):
+            with pytest.raises(AppError, match=message) as info:
+                client.predict(
+                    handle_file(str(speech_wav)),
+                    "happy",
+                    0.5,
+                    1,
+                    [],
+                    "av-lipsync",
+                    handle_file(str(style_files[case])),
+                    True,
+                    api_name="/animate",
+                )
+            assert "gradio" not in str(info.value) and str(style_files[case].parent) not in str(info.value)
+            assert info.value.title == "Cannot animate this"
+        with pytest.raises(AppError, match=r"Invalid file type"):  # gradio refuses what is not .json
+            client.predict(
+                handle_file(str(speech_wav)),
+                "happy",
+                0.5,
+                1,
+                [],
+                "av-lipsync",
+                handle_file(str(speech_wav)),
+                api_name="/animate",
+            )
 
         for case, message in (("silent", "silent"), ("too_long", "at most 60 s"), ("corrupt", "corrupt")):
             with pytest.raises(AppError, match=message):
@@ -412,7 +616,7 @@ def test_ui_answers_through_gradio_client(model_dir, speech_wav, bad_audio):
             client.predict(None, "happy", 0.5, 1, [], "av-lipsync", api_name="/animate")
 
 
-def _fake_predictor(audio, emotion, intensity):
+def _fake_predictor(audio, emotion, intensity, **options):
     n = max(1, len(audio) * 30 // SR)
     return {"blendshapes": np.full((n, 52), 0.5, np.float32), "names": list(ARKIT_NAMES), "fps": 30.0}
 
@@ -590,4 +794,95 @@ def test_page_renders_and_animates_an_upload_in_chromium(
         # A clip of another length replaces the curves over the whole new time axis.
         chrome.find_element(By.CSS_SELECTOR, "#ba-audio button[aria-label='Clear']").click()
         animate(longer_wav, frames[1])
+    assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.browser
+def test_page_animates_with_a_performer_style_and_upper_face_life_in_chromium(
+    chrome, screenshot, model_dir, paused_wav, style_files
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def status(d) -> str:
+        return d.execute_script("return document.querySelector('#ba-status')?.innerText ?? ''")
+
+    def life_box():
+        return chrome.find_element(By.CSS_SELECTOR, "#ba-life input[type=checkbox]")
+
+    def style_name(d) -> str:
+        """The file name the style box shows ('' when empty)."""
+        return d.execute_script(
+            "return document.querySelector('#ba-style td.filename')?.getAttribute('aria-label') ?? ''"
+        )
+
+    def upload_style(path: Path) -> None:
+        chrome.find_element(By.CSS_SELECTOR, "#ba-style input[type=file]").send_keys(str(path))
+        WebDriverWait(chrome, 30).until(lambda d: style_name(d) == path.name)
+
+    def clear_style() -> None:
+        chrome.find_element(By.CSS_SELECTOR, "#ba-style button[aria-label='Clear']").click()
+        WebDriverWait(chrome, 30).until(lambda d: style_name(d) == "")
+
+    def animate(expect: str, absent: str = "\0") -> str:
+        """Click Animate and wait for a summary (one of the second run's own: its timings differ) with ``expect``
+        and without ``absent``."""
+        before = status(chrome)
+        chrome.find_element(By.ID, "ba-animate").click()
+        WebDriverWait(chrome, 120, poll_frequency=0.5).until(
+            lambda d: (s := status(d)) != before and expect in s and absent not in s and "Model " in s
+        )
+        return status(chrome)
+
+    predict = ba.load_predictors(model_dir)["av-lipsync"]
+    frames = len(ba.animate(paused_wav, predictor=predict).blendshapes)
+    demo = ba.build_ui(model_dir, examples=False)
+    with serve_blocks(demo, css=ba.CSS) as url:
+        text = open_gradio(
+            chrome,
+            url,
+            expect_text=[
+                "Performer style (JSON from `avzoo calibrate`)",
+                "Upper-face life (blinks, brow raises)",
+            ],
+        )
+        assert "avzoo calibrate" in text
+        assert life_box().is_selected()  # on by default on the page
+
+        chrome.find_element(By.CSS_SELECTOR, "#ba-audio input[type=file]").send_keys(str(paused_wav))
+        WebDriverWait(chrome, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-audio audio, #ba-audio .waveform-container")
+        )
+        upload_style(style_files["good"])
+        animate(f"{frames} frames with")
+        assert "style 'me.json'" in status(chrome) and "upper-face life" in status(chrome)
+        WebDriverWait(chrome, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-video video[src]"))
+        WebDriverWait(chrome, 30).until(
+            lambda d: (
+                d.execute_script("return document.querySelectorAll('#ba-curves .role-mark path').length") > 0
+            )
+        )
+        time.sleep(1.0)  # the plot's transition
+        shot = screenshot("blendshape-animation-style")
+
+        # Life off: the summary says so; the style stays.
+        life_box().click()
+        assert not life_box().is_selected()
+        assert "life" not in animate("style 'me.json'", absent="life")
+
+        # A style fitted on other weights: the error toast names the file, and no trace or server path shows.
+        clear_style()
+        upload_style(style_files["foreign"])
+        chrome.find_element(By.ID, "ba-animate").click()
+
+        def toast(d) -> str:
+            return d.execute_script(
+                "return [...document.querySelectorAll('[data-testid=toast-body]')].map(t => t.innerText).join('|')"
+            )
+
+        WebDriverWait(chrome, 60).until(lambda d: "fitted on other weights" in toast(d))
+        message = toast(chrome)
+        assert "Error" in message and "style file 'someone-else.json': this style was fitted on" in message
+        body = chrome.find_element(By.TAG_NAME, "body").text
+        assert "Traceback" not in body and "/gradio/" not in body and "/tmp" not in body
     assert shot.stat().st_size > 20_000

@@ -9,13 +9,27 @@ Two layers:
 * :func:`build_ui` wraps it in a ``gr.Blocks`` whose main event is ``/animate`` (also for ``gradio_client``);
   the Space's ``app.py`` launches it, and ``avzoo serve`` shows it as a tab once a checkpoint is bundled.
 
-Models are *predictors*: ``callable(audio_16k, emotion, intensity)`` returning what the ``"audio-to-blendshapes"``
-pipeline returns, ``{"blendshapes": (T, C), "names": [...], "fps": ...}``; the app takes the frame rate from it and
-puts the channels in canonical ARKit order by name. :class:`PipelinePredictor` is that pipeline on a checkpoint
-folder (one per folder, created when the UI is built), the one inference path of the family (processor, model,
-the processor's calibrated crisp_mouth). :data:`DEFAULT_MODEL_DIRS` maps model names to their bundled folders,
-from the family registry (the families of this Space registered for the pipeline task), so a second family
-(koemorph) joins the "Model" dropdown once it registers the task and its checkpoint is bundled.
+Models are *predictors*: ``callable(audio_16k, emotion, intensity, **options)`` returning what the
+``"audio-to-blendshapes"`` pipeline returns, ``{"blendshapes": (T, C), "names": [...], "fps": ...}``; the app takes
+the frame rate from it and puts the channels in canonical ARKit order by name. The options are the pipeline's
+``style=`` and ``life=``, passed only when a request uses them, so a plain three-argument callable still serves
+requests without them. :class:`PipelinePredictor` is that pipeline on a checkpoint folder (one per folder,
+created when the UI is built), the one inference path of the family (processor, model, the processor's
+calibrated crisp_mouth, then the performer style and upper-face life when asked for). :data:`DEFAULT_MODEL_DIRS`
+maps model names to their bundled folders, from the family registry (the families of this Space registered for the
+pipeline task), so a second family (koemorph) joins the "Model" dropdown once it registers the task and its
+checkpoint is bundled.
+
+Two per-request options go through to the pipeline:
+
+* **Performer style**: a JSON file from ``avzoo calibrate`` (``style=``), read and checked against the model before
+  any audio is decoded (:func:`read_style`): a file that is not JSON, not a style, or fitted on other weights gets
+  a one-line error naming the file, like bad audio does.
+* **Upper-face life** (blinks, brow raises on stressed syllables; ``life=``). The page's checkbox is *on* by
+  default (:data:`DEFAULT_LIFE`): people trying a demo expect a living face, and a face that never blinks looks
+  broken. :func:`animate` and the pipeline keep it *off* by default, so numbers computed through the API stay
+  comparable with the raw model's. The page asks for ``life=True``, which is seed 0: the same upload gives the
+  same blinks every time.
 
 Limits: clips of :data:`MIN_SECONDS` to :data:`MAX_SECONDS` seconds (60 s keeps a CPU request under half a
 minute and the frames of the video, held in memory, under 400 MB); the face video is
@@ -43,6 +57,7 @@ Upload paths on the server are replaced by the file's name, once.
 from __future__ import annotations
 
 import html
+import inspect
 import logging
 import math
 import os
@@ -63,6 +78,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from avzoo.animation.style import PerformerStyle, load_style
 from avzoo.apps.registry import FAMILIES
 from avzoo.arkit import ARKIT_NAMES, NUM_BLENDSHAPES, canonical_name, convert
 from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS
@@ -73,8 +89,10 @@ from avzoo.pipelines.audio_to_blendshapes import TASK
 
 logger = logging.getLogger(__name__)
 
-#: A model as the Space sees it: (16 kHz mono float32 audio, emotion, intensity in [0, 1]) → the pipeline's output,
-#: ``{"blendshapes": (T, C) in [0, 1], "names": C channel names, "fps": frames per second}``.
+#: A model as the Space sees it: (16 kHz mono float32 audio, emotion, intensity in [0, 1], **options) → the pipeline's
+#: output, ``{"blendshapes": (T, C) in [0, 1], "names": C channel names, "fps": frames per second}``. The options,
+#: ``style=`` (a :class:`~avzoo.animation.style.PerformerStyle`) and ``life=`` (True or an int seed), are passed only
+#: when a request uses them; a predictor that does not take one is refused for such a request.
 Predictor = Callable[[np.ndarray, str, float], Mapping[str, Any]]
 
 #: The Space this module is (families with this ``space`` are its models).
@@ -110,6 +128,8 @@ MAX_PLOT_CHANNELS = 6
 DEFAULT_EMOTION = "happy"
 DEFAULT_INTENSITY = 0.8
 DEFAULT_SEED = 7
+#: The page's "Upper-face life" checkbox starts on (a demo's face should blink); :func:`animate` defaults to off.
+DEFAULT_LIFE = True
 MAX_SEED = 2**31 - 1
 #: Per-request output folders live in ``requests/`` here and are swept once older than this many seconds;
 #: the example clip lives in ``examples/``.
@@ -170,7 +190,8 @@ class PipelinePredictor:
     """The ``"audio-to-blendshapes"`` pipeline of a checkpoint folder as a :data:`Predictor`.
 
     Created once per folder; each call runs ``pipeline(audio, sampling_rate=16000, emotion=..., intensity=...,
-    crisp_mouth=...)`` (processor, model, post-processing with the processor's calibrated mouth filter by default).
+    crisp_mouth=..., style=..., life=...)`` (processor, model, post-processing with the processor's calibrated mouth
+    filter by default, then the performer style and upper-face life when a call asks for them).
 
     ``num_threads`` (default 1) is torch's thread count during a call. The model is small: one thread runs a
     5 s clip in milliseconds, while several threads on a busy CPU wait on each other at every op (on a shared
@@ -202,7 +223,25 @@ class PipelinePredictor:
     def processor(self) -> Any:
         return self.pipeline.feature_extractor
 
-    def __call__(self, audio: np.ndarray, emotion: str, intensity: float) -> dict[str, Any]:
+    def check_style(self, style: PerformerStyle) -> None:
+        """``ValueError`` unless ``style`` was fitted on this checkpoint (its model type and weights)."""
+        style.check_model(self.model)
+
+    def __call__(
+        self,
+        audio: np.ndarray,
+        emotion: str,
+        intensity: float,
+        *,
+        style: PerformerStyle | str | os.PathLike | Mapping[str, Any] | None = None,
+        life: bool | int = False,
+    ) -> dict[str, Any]:
+        """Blendshapes for 16 kHz mono ``audio``.
+
+        ``style``: a performer's calibration from ``avzoo calibrate`` (a :class:`PerformerStyle`, its JSON path or
+        dict), fitted on this checkpoint; ``ValueError`` otherwise. ``life``: False, True (seed 0) or an int seed
+        for speech-driven blinks and brow raises.
+        """
         with torch_threads(self.num_threads):
             return self.pipeline(
                 audio,
@@ -210,6 +249,8 @@ class PipelinePredictor:
                 emotion=emotion,
                 intensity=intensity,
                 crisp_mouth=self.crisp_mouth,
+                style=style,
+                life=life,
             )
 
 
@@ -281,6 +322,8 @@ class Animation:
     identity_seed: int
     fps: float  #: frame rate of the blendshapes and the video, as the model's pipeline reports it
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
+    style: str | None = None  #: the performer style applied (its file name), None without one
+    life: bool | int = False  #: upper-face life: False, or True / the int seed it ran with
 
     @property
     def seconds(self) -> float:
@@ -289,9 +332,14 @@ class Animation:
     def summary(self) -> str:
         """One line for the page: what was made and how long each stage took."""
         t = self.timings
+        extras = ""
+        if self.style is not None:
+            extras += f", style {self.style}"
+        if self.life is not False:
+            extras += ", upper-face life"
         return (
             f"{self.seconds:.1f} s of speech → {len(self.blendshapes)} frames with **{self.model}** "
-            f"({self.emotion}, intensity {self.intensity:.2f}, face #{self.identity_seed}). "
+            f"({self.emotion}, intensity {self.intensity:.2f}, face #{self.identity_seed}{extras}). "
             f"Model {t.get('model', 0):.2f} s · render {t.get('render', 0):.2f} s · "
             f"total {t.get('total', 0):.2f} s."
         )
@@ -331,6 +379,58 @@ def check_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not value.is_integer() or not 0 <= value <= MAX_SEED:
         raise ValueError(f"face seed must be a whole number in [0, {MAX_SEED}], got {seed!r}")
     return int(value)
+
+
+def check_life(life: Any) -> bool | int:
+    """Upper-face life as the pipeline takes it: False, True (seed 0) or a whole-number seed (None is off)."""
+    if life is None:
+        return False
+    if isinstance(life, (bool, np.bool_)):
+        return bool(life)
+    if isinstance(life, (int, np.integer)) and 0 <= life <= MAX_SEED:
+        return int(life)
+    raise ValueError(f"life must be True/False or a whole-number seed in [0, {MAX_SEED}], got {life!r}")
+
+
+def read_style(
+    style: str | os.PathLike | Mapping[str, Any] | PerformerStyle | None,
+    predictor: Predictor | None = None,
+) -> PerformerStyle | None:
+    """Load a performer style (a JSON path, a dict or a :class:`PerformerStyle`; None or ``""``: no style) and,
+    when ``predictor`` has ``check_style`` (:class:`PipelinePredictor` does), check it was fitted on that model.
+
+    ``ValueError`` naming the file, never its server path, for a missing file, a file that is not JSON or not a
+    performer style from ``avzoo calibrate``, and a style fitted on another model or other weights.
+    """
+    if style is None or (isinstance(style, str) and not style.strip()):
+        return None
+    name = "the performer style"
+    if isinstance(style, (str, os.PathLike)):
+        name = f"style file {Path(style).name!r}"
+    try:
+        loaded = load_style(style)
+        if loaded is not None and callable(getattr(predictor, "check_style", None)):
+            predictor.check_style(loaded)
+    except ValueError as e:
+        message = str(e)
+        if isinstance(style, (str, os.PathLike)):
+            message = _hide_upload_path(message, style, name, prefix="style file ")
+        if not message.startswith(name):
+            message = f"{name}: {message}"
+        raise ValueError(message) from None
+    return loaded
+
+
+def _takes_option(predictor: Callable[..., Any], option: str) -> bool:
+    """Whether ``predictor`` accepts the keyword ``option`` (or any keyword); True when its signature is unknown."""
+    try:
+        parameters = inspect.signature(predictor).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind is p.VAR_KEYWORD or (p.name == option and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        for p in parameters
+    )
 
 
 def check_channels(channels: Sequence[str] | str | None) -> list[str]:
@@ -378,17 +478,18 @@ def read_speech(audio: Any, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     return speech
 
 
-def _hide_upload_path(message: str, path: str | os.PathLike, name: str) -> str:
+def _hide_upload_path(message: str, path: str | os.PathLike, name: str, prefix: str = "audio file ") -> str:
     """``message`` with the server path of an upload replaced by the file's name, once per mention.
 
-    ``"audio file /tmp/gradio/…/x.wav is …"`` becomes ``"audio file 'x.wav' is …"`` (``name``), and any
-    other mention of the path, quoted or not, becomes ``'x.wav'``; one pass, so nothing is replaced twice.
+    ``"audio file /tmp/gradio/…/x.wav is …"`` becomes ``"audio file 'x.wav' is …"`` (``name``; ``prefix`` is the
+    words before the path), and any other mention of the path, quoted or not, becomes ``'x.wav'``; one pass, so
+    nothing is replaced twice.
     """
     paths = sorted({str(path), str(Path(path).expanduser())}, key=len, reverse=True)
     alternatives = "|".join(re.escape(p) for p in paths)
     quoted = repr(Path(path).name)
     return re.sub(
-        rf"(audio file )?(['\"]?)(?:{alternatives})\2",
+        rf"({re.escape(prefix)})?(['\"]?)(?:{alternatives})\2",
         lambda m: name if m.group(1) else quoted,
         message,
     )
@@ -467,6 +568,8 @@ def animate(
     out_dir: str | os.PathLike | None = None,
     size: int = VIDEO_SIZE,
     max_seconds: float = MAX_SECONDS,
+    style: str | os.PathLike | Mapping[str, Any] | PerformerStyle | None = None,
+    life: bool | int = False,
 ) -> Animation:
     """Animate speech: predict blendshapes, render the face video with the audio, write CSV and JSON.
 
@@ -478,8 +581,12 @@ def animate(
         channels: the channels in :attr:`Animation.curves`.
         out_dir: where the files go (default: a fresh folder under :data:`OUTPUT_ROOT`).
         size: video side in pixels. max_seconds: longest clip accepted.
+        style: a performer's calibration from ``avzoo calibrate`` (a JSON path, dict or :class:`PerformerStyle`),
+            fitted on ``predictor``'s model (see :func:`read_style`); None for the model's own output.
+        life: upper-face life (blinks, brow raises on stressed syllables): False (default, as in the pipeline),
+            True (seed 0) or an int seed.
 
-    Raises ``ValueError`` naming the problem for bad input (see :func:`read_speech`).
+    Raises ``ValueError`` naming the problem for bad input (see :func:`read_speech` and :func:`read_style`).
     """
     from avzoo.render import random_identity, render_video
 
@@ -490,11 +597,22 @@ def animate(
     channels = check_channels(channels)
     if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 1024:
         raise ValueError(f"size must be a whole number of pixels in [64, 1024], got {size!r}")
+    life = check_life(life)
+    options: dict[str, Any] = {}
+    if life is not False:
+        options["life"] = life
+    # The style is read and checked against the model before the audio is decoded: a wrong file fails fast.
+    performer = read_style(style, predictor)
+    if performer is not None:
+        options["style"] = performer
+    for option, what in (("style", "a performer style"), ("life", "upper-face life")):
+        if option in options and not _takes_option(predictor, option):
+            raise ValueError(f"model {model!r} does not support {what}")
     speech = read_speech(audio, max_seconds)
     timings = {"load": time.perf_counter() - start}
 
     t = time.perf_counter()
-    blendshapes, fps = _check_prediction(predictor(speech, emotion, intensity), model)
+    blendshapes, fps = _check_prediction(predictor(speech, emotion, intensity, **options), model)
     timings["model"] = time.perf_counter() - t
 
     out = Path(out_dir) if out_dir is not None else _output_dir()
@@ -527,7 +645,14 @@ def animate(
         identity_seed=seed,
         fps=fps,
         timings=timings,
+        style=None if performer is None else _style_name(style),
+        life=life,
     )
+
+
+def _style_name(style: Any) -> str:
+    """How the summary names a style: its file name, or "(custom)" for one given as a dict or object."""
+    return repr(Path(style).name) if isinstance(style, (str, os.PathLike)) else "(custom)"
 
 
 # --- the UI ---------------------------------------------------------------------------------------
@@ -571,17 +696,30 @@ def build_ui(
 ) -> gr.Blocks:
     """The Space's Blocks (launch with ``css=CSS``). Main event: ``/animate``.
 
-    ``/animate`` takes (audio file, emotion, intensity, face seed, channels, model) and returns (video, curves,
-    Live Link CSV, JSON, summary). ``model_dir`` is av-lipsync's checkpoint folder (default: the bundled one;
-    see :func:`load_predictors`); ``predictors`` replaces loading altogether. ``examples`` adds a synthetic
-    example clip.
+    ``/animate`` takes (audio file, emotion, intensity, face seed, channels, model, performer style file or None,
+    upper-face life) and returns (video, curves, Live Link CSV, JSON, summary); the last two inputs have defaults
+    (no style; life on, :data:`DEFAULT_LIFE`), so a six-argument call still works. ``model_dir`` is av-lipsync's
+    checkpoint folder (default: the bundled one; see :func:`load_predictors`); ``predictors`` replaces loading
+    altogether. ``examples`` adds a synthetic example clip.
     """
     models = dict(predictors) if predictors is not None else load_predictors(model_dir)
     if not models:
         raise ValueError("build_ui needs at least one predictor")
     names = list(models)
 
-    def run(audio, emotion, intensity, identity_seed, channels, model, progress=gr.Progress()):
+    # The defaults of style and life make them optional for gradio_client (gradio reads a None default from the
+    # signature, and the checkbox's initial value), so calls with the first six inputs keep working.
+    def run(
+        audio,
+        emotion,
+        intensity,
+        identity_seed,
+        channels,
+        model,
+        style=None,
+        life=DEFAULT_LIFE,
+        progress=gr.Progress(),
+    ):
         if model not in models:
             raise _user_error(f"unknown model {model!r}; choose one of {', '.join(names)}")
         progress(0.1, desc="Predicting blendshapes and rendering the face")
@@ -594,6 +732,8 @@ def build_ui(
                 model=model,
                 identity_seed=identity_seed,
                 channels=channels or [],
+                style=style,
+                life=bool(life),  # the page's checkbox: True is seed 0, so an upload always blinks the same
             )
         except ValueError as e:
             raise _user_error(str(e)) from None
@@ -628,7 +768,8 @@ def build_ui(
         gr.HTML(
             f'<div class="ba-header"><h1>{html.escape(TITLE)}</h1><p>{html.escape(INTRO)}</p>'
             f'<p class="ba-note">Clips of {MIN_SECONDS:g}–{MAX_SECONDS:g} s. The models learned from synthetic '
-            "speech, so real voices move the mouth less precisely. Also callable with "
+            "speech, so real voices move the mouth less precisely. A performer style from "
+            "<code>avzoo calibrate</code> maps the output to one performer's face. Also callable with "
             '<code>gradio_client</code>: <code>api_name="/animate"</code>.</p></div>',
             css_template=HEADER_CSS,
             padding=False,
@@ -681,6 +822,24 @@ def build_ui(
                     label=f"Channels to plot (up to {MAX_PLOT_CHANNELS})",
                     elem_id="ba-channels",
                 )
+                with gr.Row(equal_height=True):
+                    style = gr.File(
+                        file_count="single",
+                        file_types=[".json"],
+                        type="filepath",
+                        label="Performer style (JSON from `avzoo calibrate`)",
+                        height=110,
+                        scale=3,
+                        elem_id="ba-style",
+                    )
+                    life = gr.Checkbox(
+                        value=DEFAULT_LIFE,
+                        label="Upper-face life (blinks, brow raises)",
+                        info="Timed by the speech's pauses and stresses; seed 0, so an upload blinks the same "
+                        "each time.",
+                        scale=2,
+                        elem_id="ba-life",
+                    )
                 button = gr.Button("Animate", variant="primary", elem_id="ba-animate")
                 example = example_audio() if examples else None
                 if example is not None:
@@ -722,7 +881,7 @@ def build_ui(
 
         button.click(clear_plot, track, plot, api_visibility="private", show_progress="hidden").then(
             run,
-            inputs=[audio, emotion, intensity, seed, channels, model],
+            inputs=[audio, emotion, intensity, seed, channels, model, style, life],
             outputs=[video, plot, csv_file, json_file, status, track],
             api_name="animate",
             concurrency_limit=CONCURRENCY_LIMIT,
@@ -751,6 +910,7 @@ __all__ = [
     "CSS",
     "CSV_FPS",
     "DEFAULT_CHANNELS",
+    "DEFAULT_LIFE",
     "DEFAULT_MODEL_DIRS",
     "DELETE_CACHE",
     "EMOTIONS",
@@ -766,11 +926,13 @@ __all__ = [
     "check_channels",
     "check_emotion",
     "check_intensity",
+    "check_life",
     "check_seed",
     "curves_frame",
     "example_audio",
     "launch",
     "load_predictors",
     "read_speech",
+    "read_style",
     "torch_threads",
 ]

@@ -142,7 +142,11 @@ def predict_blendshapes(
                 inputs["condition"] = torch.as_tensor(batch["condition"]).to(device=device, dtype=dtype)
             elif conditions is not None and any(conditions[i] is not None for i in idx):
                 inputs["condition"] = _batch_condition([conditions[i] for i in idx], mask, dtype, device)
-            pred = blendshapes_of(model(**inputs))
+            output = model(**inputs)
+            pred = blendshapes_of(output)
+            # the mouth filter's tongue gate reads the phone head's logits, as in the pipeline
+            logits = getattr(output, "phone_logits", None)
+            extra = {"phone_logits": logits} if logits is not None else {}
             if tuple(pred.shape[:2]) != (b, t):
                 raise ValueError(
                     f"model returned shape {tuple(pred.shape)} for input features {tuple(features.shape)}"
@@ -151,7 +155,9 @@ def predict_blendshapes(
             if num_frames is not None:  # cut to the wanted length before the (temporal) mouth filter
                 lengths = torch.minimum(lengths, torch.tensor([int(num_frames[i]) for i in idx]))
             keep = (torch.arange(t)[None, :] < lengths[:, None]).long()
-            tracks = processor.post_process_blendshapes(pred, attention_mask=keep, crisp_mouth=crisp_mouth)
+            tracks = processor.post_process_blendshapes(
+                pred, attention_mask=keep, crisp_mouth=crisp_mouth, **extra
+            )
             for j, i in enumerate(idx):
                 track = tracks[j]
                 if num_frames is not None:

@@ -142,7 +142,11 @@ class AudioToBlendshapesPipeline(Pipeline):
 
     def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
         outputs = self.model(**model_inputs)
-        return {"blendshapes": outputs.blendshapes, "attention_mask": model_inputs.get("attention_mask")}
+        return {
+            "blendshapes": outputs.blendshapes,
+            "attention_mask": model_inputs.get("attention_mask"),
+            "phone_logits": getattr(outputs, "phone_logits", None),
+        }
 
     def postprocess(
         self,
@@ -158,6 +162,7 @@ class AudioToBlendshapesPipeline(Pipeline):
             crisp_mouth=crisp_mouth,
             style=style,
             life=life,
+            phone_logits=model_outputs.get("phone_logits"),
         )
         return {"blendshapes": track, "names": list(fe.blendshape_names), "fps": float(fe.fps)}
 

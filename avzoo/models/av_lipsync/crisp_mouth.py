@@ -17,7 +17,12 @@ Streaming, :class:`CrispMouthStream` (frame by frame, state ``prev_smoothed``):
        value per channel, e.g. the offline edges times each channel's typical level).
 
 Both forms then give ``mouthClose`` the raw frame's ``mouthClose / jawOpen`` ratio (:func:`keep_close_ratio`), so
-a seal the model predicted survives the smoothing of the jaw. Both can then apply the closure seal
+a seal the model predicted survives the smoothing of the jaw, and keep every closure the raw frame has
+(:func:`keep_closures`, on by default): where the raw lips are nearly shut (lip gap ``jawOpen - mouthClose`` under
+:data:`KEEP_GAP`) or pressed/rolled (:data:`KEEP_PRESS`), the filtered lip gap is no wider and the press/roll no
+weaker (up to :data:`KEEP_PRESS_MAX`) than the raw frame's. Smoothing alone loses them on loud speech, where the
+model's closures are 1-2 frame press peaks and jaw dips between wide-open vowels: a Gaussian of sigma 1 halves a
+1-frame peak and fills the dip. Both can then apply the closure seal
 (:func:`apply_seal`, parameters ``seal_edge0``/``seal_edge1``, off when None): where the predicted lip press says the lips are sealed, ``mouthClose`` is raised to ``jawOpen`` so the lips
 really meet, as they do on every /p b m/.
 
@@ -28,6 +33,11 @@ offline form on example tracks; ``benchmarks/crisp_mouth.py`` reports the remain
 
 :func:`ema_window` is the same EMA as a fixed-size computation over a window (a truncated impulse response whose
 error is below ``1e-7``), used by the ONNX export where a per-frame loop cannot have a dynamic length.
+
+:func:`gate_tongue` keeps ``tongueOut`` only where the phone calls for it: times the smoothed posterior of the
+dental phones (/th/ /dh/) when the model's phone posteriors are given, else a level rule (only clear, short peaks
+stay). It is per frame (plus ``spread`` frames of look-around); :class:`TongueGateStream` is its causal,
+chunk-by-chunk form for streaming.
 """
 
 from __future__ import annotations
@@ -49,6 +59,25 @@ MIN_LEVEL = 0.05
 RATIO_EPS = 1e-6
 #: Truncation error bound of :func:`ema_window`'s impulse response.
 EMA_TOLERANCE = 1e-7
+
+#: :func:`keep_closures`: a raw frame whose lip gap (``jawOpen - mouthClose``) is at most ``KEEP_GAP[0]`` keeps
+#: its gap in full, one at ``KEEP_GAP[1]`` or more not at all (smoothstep between). ``KEEP_GAP[0]`` is the lip gap
+#: under which real captures count the lips as nearly shut (``avzoo.evaluation.real_takes.LIP_GAP_CLOSED``).
+KEEP_GAP = (0.05, 0.08)
+#: :func:`keep_closures`: raw mean lip press (or roll) from which the frame's press/roll and lip gap are kept
+#: (smoothstep between the edges); ``KEEP_PRESS[1]`` is the metric's closure threshold
+#: (``avzoo.metrics.functional.blendshape.DEFAULT_CLOSURE_THRESHOLD``).
+KEEP_PRESS = (0.1, 0.2)
+#: :func:`keep_closures`: a kept press (or roll) pair is scaled down to this mean at most -- above the closure
+#: threshold, below the raw peaks' overshoot (keeping those in full costs speech MAE and jitter on synthetic tests).
+KEEP_PRESS_MAX = 0.25
+#: :func:`gate_tongue` defaults: the phones that show the tongue, the posterior edges (smoothstep) of the gate,
+#: the frames of look-around of the posterior, and the level rule used without phone posteriors.
+TONGUE_PHONES = ("TH", "DH")
+TONGUE_EDGES = (0.05, 0.3)
+TONGUE_SPREAD = 2
+TONGUE_LEVEL = (0.15, 0.3)
+TONGUE_MAX_FRAMES = 10
 
 #: Offline defaults: chosen by ``benchmarks/crisp_mouth.py`` on fabricated tracks (blurred, shrunk, noisy viseme
 #: tracks), so recalibrate them on a trained model's validation predictions.
@@ -216,6 +245,96 @@ def keep_close_ratio(filtered: Any, raw: Any, channels: Sequence[int] | None = N
     return filtered
 
 
+def _closure_indices(width: int) -> tuple[int, ...] | None:
+    """(mouthClose, jawOpen, mouthPressLeft, mouthPressRight, mouthRollLower, mouthRollUpper), else None."""
+    if width != len(ARKIT_NAMES):
+        return None
+    names = list(ARKIT_NAMES)
+    return tuple(
+        names.index(n)
+        for n in (
+            "mouthClose",
+            "jawOpen",
+            "mouthPressLeft",
+            "mouthPressRight",
+            "mouthRollLower",
+            "mouthRollUpper",
+        )
+    )
+
+
+def keep_closures(
+    filtered: Any,
+    raw: Any,
+    channels: Sequence[int] | None = None,
+    *,
+    mask: torch.Tensor | None = None,
+    gap_edges: tuple[float, float] = KEEP_GAP,
+    press_edges: tuple[float, float] = KEEP_PRESS,
+    press_max: float = KEEP_PRESS_MAX,
+) -> Any:
+    """Keep the closures of the raw frames in the filtered ones, frame by frame (no state, no latency).
+
+    With ``w_press = smoothstep(*press_edges, max(mean raw press, mean raw roll))`` and
+    ``w = max(1 - smoothstep(*gap_edges, raw lip gap), w_press)``:
+
+    * the press pair and the roll pair: ``y = max(y, w_press * x * min(1, press_max / mean of the pair's x))``
+      -- a 1-2 frame press peak is not averaged away; it is kept up to a pair mean of ``press_max`` (enough to
+      close the lips, without the raw frame's overshoot and wobble);
+    * ``mouthClose``: ``y = max(y, w * (y_jawOpen - raw lip gap))`` -- the filtered lip gap is no wider than the
+      raw one where the raw lips are shut or pressed, however the smoothing moved the jaw.
+
+    Elsewhere (open lips, silence, where the filter already closed more) nothing changes. Acts on the channels
+    that are filtered (``channels``; None: all; the lip-gap rule needs both jawOpen and mouthClose); the torch form
+    takes ``mask`` ((C,) bool tensor of filtered channels) instead, so an exported graph has no branches. Works in
+    place on numpy (..., 52) arrays and returns torch tensors anew; other layouts are returned unchanged.
+    """
+    idx = _closure_indices(filtered.shape[-1])
+    if idx is None:
+        return filtered
+    close, jaw, pl, pr, rl, ru = idx
+    is_torch = isinstance(filtered, torch.Tensor)
+    maximum = torch.maximum if is_torch else np.maximum
+
+    def floor_at(x: Any, low: float) -> Any:
+        return torch.clamp(x, min=low) if is_torch else np.maximum(x, low)
+
+    press = (raw[..., pl] + raw[..., pr]) * 0.5
+    roll = (raw[..., rl] + raw[..., ru]) * 0.5
+    w_press = smoothstep(press_edges[0], press_edges[1], maximum(press, roll))
+    gap = floor_at(raw[..., jaw] - raw[..., close], 0.0)
+    w = maximum(1.0 - smoothstep(gap_edges[0], gap_edges[1], gap), w_press)
+    # min(1, press_max / mean) = 1 / max(1, mean / press_max)
+    press_gain = w_press / floor_at(press / press_max, 1.0)
+    roll_gain = w_press / floor_at(roll / press_max, 1.0)
+    new = {
+        pl: maximum(filtered[..., pl], press_gain * raw[..., pl]),
+        pr: maximum(filtered[..., pr], press_gain * raw[..., pr]),
+        rl: maximum(filtered[..., rl], roll_gain * raw[..., rl]),
+        ru: maximum(filtered[..., ru], roll_gain * raw[..., ru]),
+        close: maximum(filtered[..., close], w * (filtered[..., jaw] - gap)),
+    }
+    if is_torch:
+        out = filtered
+        for c, value in new.items():
+            onehot = torch.zeros(filtered.shape[-1], dtype=filtered.dtype, device=filtered.device)
+            onehot[c] = 1.0
+            on = torch.ones((), dtype=torch.bool, device=filtered.device)
+            if mask is not None:
+                on = mask[c] & mask[jaw] if c == close else mask[c]
+            delta = torch.where(on, value - filtered[..., c], torch.zeros_like(value))
+            out = out + delta.unsqueeze(-1) * onehot
+        return out
+    chans = set(range(filtered.shape[-1]) if channels is None else channels)
+    for c, value in new.items():
+        if c in chans and (c != close or jaw in chans):
+            filtered[..., c] = value
+    return filtered
+
+
+_keep_closures = keep_closures  # the filters' ``keep_closures`` flag shadows the name
+
+
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing along axis 0 of ``(T, C)``, edges held (``scipy.ndimage`` "nearest", truncate 4)."""
     if sigma <= 0 or len(x) < 2:
@@ -279,6 +398,7 @@ def crisp_mouth(
     *,
     channels: Sequence[int] | Sequence[str] | None = None,
     lengths: Sequence[int] | None = None,
+    keep_closures: bool = True,
 ) -> Any:
     """Offline crisp_mouth of ``(T, 52)`` or ``(B, T, 52)`` tracks (numpy or torch; same type back).
 
@@ -292,6 +412,7 @@ def crisp_mouth(
         channels: indices or names of the channels to filter (default: jaw*, mouth*, tongue*).
         lengths: real length of each item of a right-padded batch (padding is left untouched).
         seal_edge0, seal_edge1: the closure seal (:func:`apply_seal`) on the filtered frames; None disables it.
+        keep_closures: keep the raw frames' closures (:func:`keep_closures`); False gives the plain filter.
     """
     arr, single, is_torch = _as_batch(blendshapes)
     seal = _check_seal(seal_edge0, seal_edge1)
@@ -317,6 +438,8 @@ def crisp_mouth(
         item = out[b]  # a view: (T, C)
         item[:n, chans] = np.clip(scale * s * gate, 0.0, 1.0)
         keep_close_ratio(item[:n], arr[b, :n], chans)
+        if keep_closures:
+            _keep_closures(item[:n], arr[b, :n], chans)
         apply_seal(item[:n], seal)
     return _restore(out, blendshapes, single, is_torch)
 
@@ -342,6 +465,7 @@ class CrispMouthStream:
         channels: Sequence[int] | Sequence[str] | None = None,
         num_channels: int = 52,
         initial: float = 0.0,
+        keep_closures: bool = True,
     ):
         if alpha is None:
             alpha = alpha_from_sigma(sigma) if sigma is not None else DEFAULT_STREAM["alpha"]
@@ -351,15 +475,16 @@ class CrispMouthStream:
         self.channels = _channels(channels, self.num_channels)
         self.initial = float(initial)
         self.seal = _check_seal(seal_edge0, seal_edge1)
+        self.keep_closures = bool(keep_closures)
         self.prev_smoothed: np.ndarray | None = None
 
     @classmethod
     def from_config(cls, params: dict[str, Any], **kwargs) -> CrispMouthStream:
-        keys = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")
+        keys = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1", "keep_closures")
         return cls(**{k: params[k] for k in keys if k in params}, **kwargs)
 
     def params(self) -> dict[str, Any]:
-        """``alpha``, ``edge0``, ``edge1`` (per channel), ``scale`` and the filtered channel indices."""
+        """``alpha``, ``edge0``, ``edge1`` (per channel), ``scale``, the seal, ``keep_closures`` and the channels."""
         return {
             "alpha": self.alpha,
             "edge0": self.edge0.tolist(),
@@ -367,6 +492,7 @@ class CrispMouthStream:
             "scale": self.scale,
             "seal_edge0": None if self.seal is None else self.seal[0],
             "seal_edge1": None if self.seal is None else self.seal[1],
+            "keep_closures": self.keep_closures,
             "channels": list(self.channels),
         }
 
@@ -393,6 +519,8 @@ class CrispMouthStream:
             s = prev[:, chans]
             out[:, t, chans] = np.clip(self.scale * s * smoothstep(e0, e1, s), 0.0, 1.0)
         keep_close_ratio(out, arr, chans)
+        if self.keep_closures:
+            _keep_closures(out, arr, chans)
         apply_seal(out, self.seal)
         self.prev_smoothed = prev
         return _restore(out, frames, single, is_torch)
@@ -436,10 +564,12 @@ def crisp_mouth_stream_window(
     scale: float,
     mask: torch.Tensor,
     seal: tuple[float, float] | None = None,
+    keep_closures: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:class:`CrispMouthStream` over a (B, T, C) window in torch: returns (filtered frames, next prev_smoothed).
 
-    ``edge0``/``edge1`` are (C,) tensors, ``mask`` a (C,) bool tensor of the filtered channels.
+    ``edge0``/``edge1`` are (C,) tensors, ``mask`` a (C,) bool tensor of the filtered channels, ``keep_closures``
+    as in the stream (:func:`keep_closures`, default on).
     """
     s = ema_window(x, prev_smoothed, alpha)
     gated = torch.where(mask, torch.clamp(scale * s * smoothstep(edge0, edge1, s), 0.0, 1.0), x)
@@ -448,7 +578,175 @@ def crisp_mouth_stream_window(
         close, jaw = idx[0], idx[1]
         kept = keep_close_ratio(gated, x)
         gated = torch.where(mask[close] & mask[jaw], kept, gated)
+        if keep_closures:
+            gated = _keep_closures(gated, x, mask=mask)
     return apply_seal(gated, seal), s[:, -1]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _dilate(x: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Running max over ``[t - before, t + after]`` along axis -1 (edges held)."""
+    if before + after <= 0 or x.shape[-1] < 2:
+        return x
+    pad = np.concatenate([np.repeat(x[..., :1], before, -1), x, np.repeat(x[..., -1:], after, -1)], -1)
+    n = x.shape[-1]
+    return np.max(np.stack([pad[..., j : j + n] for j in range(before + after + 1)]), axis=0)
+
+
+def _level_gate(tongue: np.ndarray, level: tuple[float, float], max_frames: int) -> np.ndarray:
+    """Per-frame gain of the level rule on a (T,) tongue track (see :func:`gate_tongue`)."""
+    from_level = level[0] * 0.5
+    gain = np.zeros_like(tongue)
+    above = np.concatenate([[False], tongue > from_level, [False]])
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a <= max_frames:
+            gain[a:b] = smoothstep(level[0], level[1], tongue[a:b].max())
+    return gain
+
+
+def _tongue_channel(width: int, channel: int | str) -> int:
+    if isinstance(channel, str):
+        if width != len(ARKIT_NAMES):
+            raise ValueError(
+                f"blendshapes have {width} channels; pass channel= (an index) for a non-ARKit layout"
+            )
+        channel = list(ARKIT_NAMES).index(channel)
+    if not 0 <= int(channel) < width:
+        raise ValueError(f"channel must be in [0, {width}), got {channel}")
+    return int(channel)
+
+
+def gate_tongue(
+    blendshapes: Any,
+    phone_probs: Any = None,
+    phone_vocab: Sequence[str] | None = None,
+    allowed: Sequence[str] = TONGUE_PHONES,
+    *,
+    phone_logits: Any = None,
+    edges: tuple[float, float] = TONGUE_EDGES,
+    spread: int = TONGUE_SPREAD,
+    lookahead: int | None = None,
+    level: tuple[float, float] = TONGUE_LEVEL,
+    max_frames: int = TONGUE_MAX_FRAMES,
+    channel: int | str = "tongueOut",
+) -> Any:
+    """``tongueOut`` only where the phone calls for it, on ``(T, C)`` or ``(B, T, C)`` tracks (same type back).
+
+    With phone posteriors (``phone_probs``, or ``phone_logits`` softmaxed; ``(T, V)`` / ``(B, T, V)`` over
+    ``phone_vocab``): ``tongueOut *= smoothstep(edges[0], edges[1], max(p[t - spread : t + lookahead + 1]))`` with
+    ``p`` the summed posterior of the ``allowed`` phones (default /th/ /dh/, the only ones whose viseme shows the
+    tongue). The look-around keeps the tongue's onset and release, which spread beyond the phone as the
+    articulation does; ``lookahead`` defaults to ``spread``, and ``lookahead=0`` is causal (each frame needs only
+    its own and earlier posteriors), for streaming.
+
+    Without posteriors, a level rule: a run of frames above ``level[0] / 2`` keeps ``smoothstep(level[0],
+    level[1], its peak)`` of its values when it lasts at most ``max_frames`` frames and is zeroed otherwise (a
+    dental is a short, clear peak; low wobble and a tongue held out are not speech); frames outside such runs go
+    to 0. Other channels pass unchanged.
+    """
+    arr, single, is_torch = _as_batch(blendshapes)
+    channel = _tongue_channel(arr.shape[-1], channel)
+    e0, e1 = float(edges[0]), float(edges[1])
+    if not 0.0 <= e0 < e1:
+        raise ValueError(f"need 0 <= edges[0] < edges[1], got {edges}")
+    lookahead = spread if lookahead is None else lookahead
+    if int(spread) < 0 or int(lookahead) < 0 or int(max_frames) < 1:
+        raise ValueError(
+            f"need spread >= 0, lookahead >= 0 and max_frames >= 1, got {spread}, {lookahead}, {max_frames}"
+        )
+    if phone_probs is not None and phone_logits is not None:
+        raise ValueError("give phone_probs or phone_logits, not both")
+    out = arr.copy()
+    given = phone_probs if phone_probs is not None else phone_logits
+    if given is None:
+        for b in range(arr.shape[0]):
+            out[b, :, channel] = arr[b, :, channel] * _level_gate(arr[b, :, channel], level, int(max_frames))
+        return _restore(out, blendshapes, single, is_torch)
+    if isinstance(given, torch.Tensor):
+        given = given.detach().float().cpu().numpy()
+    probs = np.asarray(given, dtype=np.float64)
+    probs = probs[None] if probs.ndim == 2 else probs
+    if probs.ndim != 3 or probs.shape[:2] != arr.shape[:2]:
+        raise ValueError(
+            f"phone posteriors must be (T, V) or (B, T, V) matching {arr.shape[:2]}, got {probs.shape}"
+        )
+    if phone_vocab is None or len(phone_vocab) != probs.shape[-1]:
+        raise ValueError(f"phone_vocab must name the {probs.shape[-1]} phones of the posteriors")
+    if phone_logits is not None:
+        probs = _softmax(probs)
+    vocab = list(phone_vocab)
+    picked = [vocab.index(p) for p in allowed if p in vocab]
+    if not picked:
+        raise ValueError(f"none of the allowed phones {list(allowed)} is in phone_vocab")
+    p = _dilate(probs[..., picked].sum(-1), int(spread), int(lookahead))
+    out[..., channel] = arr[..., channel] * smoothstep(e0, e1, p)
+    return _restore(out, blendshapes, single, is_torch)
+
+
+class TongueGateStream:
+    """:func:`gate_tongue` with phone posteriors, chunk by chunk and causal (``lookahead=0``), for streaming.
+
+    Call it on ``(k, C)`` / ``(B, k, C)`` frames with the same frames' ``phone_logits`` (or ``phone_probs``); it
+    keeps the last ``spread`` frames' dental posterior (state), so chunked output equals
+    ``gate_tongue(whole, ..., lookahead=0)`` on the whole track.
+    """
+
+    def __init__(
+        self,
+        phone_vocab: Sequence[str],
+        allowed: Sequence[str] = TONGUE_PHONES,
+        *,
+        edges: tuple[float, float] = TONGUE_EDGES,
+        spread: int = TONGUE_SPREAD,
+        channel: int | str = "tongueOut",
+    ):
+        self.vocab = list(phone_vocab)
+        self.allowed = tuple(allowed)
+        self.edges = (float(edges[0]), float(edges[1]))
+        self.spread = int(spread)
+        self.channel = channel
+        if not [p for p in self.allowed if p in self.vocab]:
+            raise ValueError(f"none of the allowed phones {list(self.allowed)} is in phone_vocab")
+        if self.spread < 0 or not 0.0 <= self.edges[0] < self.edges[1]:
+            raise ValueError(f"need spread >= 0 and 0 <= edges[0] < edges[1], got {spread}, {edges}")
+        self.past: np.ndarray | None = None  # (B, spread) summed allowed posterior of the latest frames
+
+    def reset(self) -> None:
+        self.past = None
+
+    def __call__(self, frames: Any, phone_logits: Any = None, phone_probs: Any = None) -> Any:
+        if (phone_logits is None) == (phone_probs is None):
+            raise ValueError("give phone_logits or phone_probs (one of them)")
+        given = phone_logits if phone_probs is None else phone_probs
+        if isinstance(given, torch.Tensor):
+            given = given.detach().float().cpu().numpy()
+        probs = np.asarray(given, dtype=np.float64)
+        probs = probs[None] if probs.ndim == 2 else probs
+        arr, single, is_torch = _as_batch(frames)
+        channel = _tongue_channel(arr.shape[-1], self.channel)
+        if probs.ndim != 3 or probs.shape[:2] != arr.shape[:2] or probs.shape[-1] != len(self.vocab):
+            raise ValueError(
+                f"phone posteriors must be (k, {len(self.vocab)}) or (B, k, {len(self.vocab)}) matching the "
+                f"frames {arr.shape[:2]}, got {probs.shape}"
+            )
+        if phone_logits is not None:
+            probs = _softmax(probs)
+        picked = [self.vocab.index(p) for p in self.allowed if p in self.vocab]
+        p = probs[..., picked].sum(-1)  # (B, k)
+        if self.past is None or self.past.shape[0] != p.shape[0]:
+            self.past = np.zeros((p.shape[0], self.spread))
+        joined = np.concatenate([self.past, p], axis=1)
+        gain = smoothstep(*self.edges, _dilate(joined, self.spread, 0)[:, self.spread :])
+        self.past = joined[:, joined.shape[1] - self.spread :]
+        out = arr.copy()
+        out[..., channel] = arr[..., channel] * gain
+        return _restore(out, frames, single, is_torch)
 
 
 def calibrate_stream(
@@ -509,9 +807,14 @@ def calibrate_stream(
 __all__ = [
     "DEFAULT_OFFLINE",
     "DEFAULT_STREAM",
+    "KEEP_GAP",
+    "KEEP_PRESS",
+    "KEEP_PRESS_MAX",
     "MIN_LEVEL",
     "MOUTH_PREFIXES",
+    "TONGUE_PHONES",
     "CrispMouthStream",
+    "TongueGateStream",
     "alpha_from_sigma",
     "apply_seal",
     "calibrate_stream",
@@ -519,7 +822,10 @@ __all__ = [
     "crisp_mouth_stream_window",
     "ema_taps",
     "ema_window",
+    "gate_tongue",
     "gaussian_smooth",
+    "keep_close_ratio",
+    "keep_closures",
     "mouth_channels",
     "sigma_from_alpha",
     "smoothstep",

@@ -26,11 +26,11 @@ from avzoo.arkit import ARKIT_NAMES
 from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS, VAD
 
 from .configuration_av_lipsync import CONDITION_EXTRA
-from .crisp_mouth import DEFAULT_OFFLINE, DEFAULT_STREAM, CrispMouthStream, crisp_mouth
+from .crisp_mouth import DEFAULT_OFFLINE, DEFAULT_STREAM, CrispMouthStream, crisp_mouth, gate_tongue
 from .feature_extraction_av_lipsync import AvLipsyncFeatureExtractor
 
-_OFFLINE_KEYS = ("sigma", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")
-_STREAM_KEYS = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1")
+_OFFLINE_KEYS = ("sigma", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1", "keep_closures")
+_STREAM_KEYS = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1", "keep_closures")
 
 Emotion = str | Mapping[str, float] | None
 
@@ -46,6 +46,9 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         crisp_mouth_offline: ``{"sigma", "edge0", "edge1", "scale"[, "seal_edge0", "seal_edge1"]}`` of the offline
             filter (relative edges); calibrated on validation predictions by ``avzoo release``.
         crisp_mouth_stream: ``{"alpha", "edge0", "edge1", "scale", ...}`` of the streaming filter (absolute edges).
+        phone_labels_vocab: the model's phone vocabulary (``config.phone_labels_vocab``), when it has a phone head:
+            the offline mouth filter then keeps ``tongueOut`` only where the model hears /th/ /dh/
+            (:func:`~.crisp_mouth.gate_tongue`).
     """
 
     model_input_names: ClassVar[list[str]] = ["input_features", "attention_mask", "condition"]
@@ -59,6 +62,7 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         blendshape_names: Sequence[str] | None = None,
         crisp_mouth_offline: Mapping[str, Any] | None = None,
         crisp_mouth_stream: Mapping[str, Any] | None = None,
+        phone_labels_vocab: Sequence[str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -86,6 +90,7 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         if bad:
             raise ValueError(f"intensity_values must lie in [0, 1], got {bad}")
         self.blendshape_names = list(ARKIT_NAMES if blendshape_names is None else blendshape_names)
+        self.phone_labels_vocab = None if phone_labels_vocab is None else [str(p) for p in phone_labels_vocab]
         self.crisp_mouth_offline = self._filter_params(
             crisp_mouth_offline, DEFAULT_OFFLINE, _OFFLINE_KEYS, "crisp_mouth_offline"
         )
@@ -225,12 +230,15 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         crisp_mouth: bool | Mapping[str, Any] = False,
         style: PerformerStyle | str | Mapping[str, Any] | None = None,
         life: bool | int = False,
+        phone_logits: Any = None,
     ) -> list[np.ndarray]:
         """Model outputs → one float32 ``(T_i, 52)`` track per clip, clipped to [0, 1].
 
         ``outputs`` is a model output with ``.blendshapes`` (B, T, 52), or that tensor. ``attention_mask``
         (B, T) trims each track to its real frames. ``crisp_mouth``: False (raw), True (this processor's
-        calibrated offline filter) or a dict of parameter overrides. ``style``: a performer's calibration
+        calibrated offline filter) or a dict of parameter overrides; with the filter on and phone logits at hand
+        (``phone_logits`` (B, T, V), or ``outputs.phone_logits``) and ``phone_labels_vocab`` set, ``tongueOut`` is
+        kept only where the model hears /th/ /dh/. ``style``: a performer's calibration
         (:class:`~avzoo.animation.style.PerformerStyle`, its JSON path or dict, from ``avzoo calibrate``),
         applied last: its curves, then its time offset. (The pipeline and the streamer also check that the
         style was fitted on their model; here the model is unknown.) ``life``: False, True or an int seed:
@@ -245,6 +253,10 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         else:
             raise ValueError(f"life must be True/False or an int seed, got {life!r}")
         style = load_style(style)
+        if phone_logits is None:
+            phone_logits = getattr(outputs, "phone_logits", None)
+        if isinstance(phone_logits, torch.Tensor):
+            phone_logits = phone_logits.detach().float().cpu().numpy()
         values = getattr(outputs, "blendshapes", outputs)
         if not isinstance(values, (torch.Tensor, np.ndarray)) or np.ndim(values) != 3:
             raise ValueError("outputs must be a model output with .blendshapes (B, T, 52) or that array")
@@ -260,6 +272,10 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
             track = track[:n]
             if crisp_mouth is not False and crisp_mouth is not None and len(track):
                 track = self.crisp_mouth(track, **(crisp_mouth if isinstance(crisp_mouth, Mapping) else {}))
+                if phone_logits is not None and self.phone_labels_vocab:
+                    track = gate_tongue(
+                        track, phone_logits=phone_logits[i, :n], phone_vocab=self.phone_labels_vocab
+                    )
             track = np.clip(track, 0.0, 1.0)
             lively = (
                 add_life(track, fps=self.fps, seed=seed + i) - track if seed is not None and len(track) else 0
