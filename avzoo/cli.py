@@ -169,6 +169,9 @@ def calibrate(
         False, help="Fit on the mouth-filtered output (then use it with the filter)."
     ),
     fit_delay: bool = typer.Option(True, help="Fit the capture's constant time offset (within 8 frames)."),
+    align: bool = typer.Option(
+        False, help="Shift a take that is offset from its audio by more than 8 frames onto it (else refused)."
+    ),
 ) -> None:
     """Fit a performer's style (per-channel curves, time offset) on a real take, for one model."""
     from avzoo.evaluation.performer_style import calibrate as fit
@@ -179,7 +182,14 @@ def calibrate(
             raise typer.Exit(2)
     try:
         style = fit(
-            take, audio, model, take_fps=take_fps, method=method, crisp_mouth=crisp_mouth, fit_delay=fit_delay
+            take,
+            audio,
+            model,
+            take_fps=take_fps,
+            method=method,
+            crisp_mouth=crisp_mouth,
+            fit_delay=fit_delay,
+            align=align,
         )
     except ValueError as err:
         typer.echo(f"Error: {err}", err=True)

@@ -186,6 +186,10 @@ def test_calibrate_cli_errors_are_one_line(tmp_path, take_files):
         ],
     )
     assert result.exit_code != 0 and "is not a file" in result.output
+    (tmp_path / "odd.csv").write_text("frame,Smirk\n0,0.1\n")
+    args = ["calibrate", "--take", str(tmp_path / "odd.csv"), "--audio", str(folder / "take.wav")]
+    result = CliRunner().invoke(app, [*args, "--take-fps", "25", "--out", str(tmp_path / "s.json")])
+    assert result.exit_code != 0 and "unknown layout" in result.output and not (tmp_path / "s.json").exists()
 
 
 def test_a_style_for_other_weights_is_refused(animate):
