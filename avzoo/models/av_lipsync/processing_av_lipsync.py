@@ -29,7 +29,16 @@ from .configuration_av_lipsync import CONDITION_EXTRA
 from .crisp_mouth import DEFAULT_OFFLINE, DEFAULT_STREAM, CrispMouthStream, crisp_mouth, gate_tongue
 from .feature_extraction_av_lipsync import AvLipsyncFeatureExtractor
 
-_OFFLINE_KEYS = ("sigma", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1", "keep_closures")
+_OFFLINE_KEYS = (
+    "sigma",
+    "edge0",
+    "edge1",
+    "scale",
+    "seal_edge0",
+    "seal_edge1",
+    "keep_closures",
+    "tongue_gate",
+)
 _STREAM_KEYS = ("alpha", "edge0", "edge1", "scale", "seal_edge0", "seal_edge1", "keep_closures")
 
 Emotion = str | Mapping[str, float] | None
@@ -236,9 +245,11 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
 
         ``outputs`` is a model output with ``.blendshapes`` (B, T, 52), or that tensor. ``attention_mask``
         (B, T) trims each track to its real frames. ``crisp_mouth``: False (raw), True (this processor's
-        calibrated offline filter) or a dict of parameter overrides; with the filter on and phone logits at hand
-        (``phone_logits`` (B, T, V), or ``outputs.phone_logits``) and ``phone_labels_vocab`` set, ``tongueOut`` is
-        kept only where the model hears /th/ /dh/. ``style``: a performer's calibration
+        calibrated offline filter) or a dict of parameter overrides. The filter keeps the raw track's lip
+        closures (``keep_closures``) and, with phone logits at hand (``phone_logits`` (B, T, V), or
+        ``outputs.phone_logits``) and ``phone_labels_vocab`` set, keeps ``tongueOut`` only where the model hears
+        /th/ /dh/ (``tongue_gate``); both default on, and a processor's settings may turn them off (the bundled
+        av-lipsync does, until its next release re-scores its card with them). ``style``: a performer's calibration
         (:class:`~avzoo.animation.style.PerformerStyle`, its JSON path or dict, from ``avzoo calibrate``),
         applied last: its curves, then its time offset. (The pipeline and the streamer also check that the
         style was fitted on their model; here the model is unknown.) ``life``: False, True or an int seed:
@@ -271,8 +282,10 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         for i, (track, n) in enumerate(zip(values, lengths, strict=True)):
             track = track[:n]
             if crisp_mouth is not False and crisp_mouth is not None and len(track):
-                track = self.crisp_mouth(track, **(crisp_mouth if isinstance(crisp_mouth, Mapping) else {}))
-                if phone_logits is not None and self.phone_labels_vocab:
+                overrides = dict(crisp_mouth) if isinstance(crisp_mouth, Mapping) else {}
+                track = self.crisp_mouth(track, **overrides)
+                gate = {**self.crisp_mouth_offline, **overrides}.get("tongue_gate", True)
+                if gate and phone_logits is not None and self.phone_labels_vocab:
                     track = gate_tongue(
                         track, phone_logits=phone_logits[i, :n], phone_vocab=self.phone_labels_vocab
                     )
@@ -286,8 +299,13 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         return tracks
 
     def crisp_mouth(self, blendshapes: Any, **overrides: Any) -> Any:
-        """The offline mouth filter with this processor's calibrated parameters (overridable)."""
-        return crisp_mouth(blendshapes, **{**self.crisp_mouth_offline, **overrides})
+        """The offline mouth filter with this processor's calibrated parameters (overridable).
+
+        (``tongue_gate`` is not the filter's own: :meth:`post_process_blendshapes` applies it, with phone logits.)
+        """
+        params = {**self.crisp_mouth_offline, **overrides}
+        params.pop("tongue_gate", None)
+        return crisp_mouth(blendshapes, **params)
 
     def crisp_mouth_streamer(self, **overrides: Any) -> CrispMouthStream:
         """A streaming mouth filter with this processor's calibrated parameters (overridable)."""
