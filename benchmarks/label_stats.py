@@ -15,6 +15,12 @@ Statistics are those of :mod:`avzoo.metrics.label_stats`, pooled per source and 
 
     python benchmarks/label_stats.py --corpus /work/runs/corpus-v2 --split test --shared ../shared \\
         --out benchmarks/results/label_stats.json --markdown /tmp/label_stats.md
+
+``--baseline results.json`` sets an earlier run (another label version, say) beside this one in two more tables:
+
+    python benchmarks/label_stats.py --corpus /work/runs/corpus-v2-real --split test --shared ../shared \\
+        --out benchmarks/results/label_stats_v2_real.json --markdown /tmp/v2.md \\
+        --baseline benchmarks/results/label_stats.json
 """
 
 from __future__ import annotations
@@ -174,6 +180,44 @@ def _blinks(source: dict[str, Any] | None) -> str:
     return f"{rate} | {ms} | {_num(lo['peak_p50'])}"
 
 
+def _labels(results: dict[str, Any]) -> str:
+    """The label version of a run's corpus (runs from before label versions are v1)."""
+    return results.get("labels", "v1")
+
+
+def markdown_compare(runs: Sequence[dict[str, Any]]) -> str:
+    """Key channels and the scalar summary of several runs' synthetic labels (speech frames) beside the real takes."""
+    real = runs[0]["real"]
+    t2a, rom, idle = (real.get(k, {}).get("pooled") for k in ("t2a", "rom", "idle"))
+    cols = [(f"{_labels(r)} speech p50 / p95", r["synthetic"]["speech"], ("p50", "p95")) for r in runs]
+    cols += [
+        ("t2a speech p50 / p95", t2a and t2a["speech"], ("p50", "p95")),
+        ("ROM p95 / p99", rom and rom["all"], ("p95", "p99")),
+        ("idles p50 / p95", idle and idle["all"], ("p50", "p95")),
+    ]
+    lines = ["| channel | " + " | ".join(c[0] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    lines += [f"| {ch} | " + " | ".join(_cell(s, ch, q) for _, s, q in cols) + " |" for ch in KEY_CHANNELS]
+
+    # Mouth figures of speech frames where a source has them; brows and blinks of all frames.
+    lines += ["", "| source | lips nearly shut | lip opening / jawOpen | tongueOut p95 | mouthPress p95 | "
+              "browInnerUp p95 / std (all) | blinks / min at 0.5 (at 0.3) | blink ms at 0.5 (at 0.3) | blink peak |",
+              "|---" * 9 + "|"]  # fmt: skip
+    rows = [(f"synthetic {_labels(r)} speech", r["synthetic"]["speech"], r["synthetic"]) for r in runs]
+    rows += [("t2a speech", t2a and t2a["speech"], t2a), ("ROM", rom and rom["all"], rom),
+             ("idles", idle and idle["all"], idle)]  # fmt: skip
+    for name, stats, pooled in rows:
+        if stats is None:
+            continue
+        a = pooled["all"] if pooled else stats
+        press = stats["percentiles"]["mouthPressLeft"]["p95"]
+        brow = f"{_num(a['brows_p95']['browInnerUp'])} / {_num(a['brows_std']['browInnerUp'])}"
+        lines.append(
+            f"| {name} | {_num(stats['lips_nearly_shut'], '{:.0%}')} | {_num(stats['lip_to_jaw_ratio'])} | "
+            f"{_num(stats['tongue_out_p95'])} | {_num(press)} | {brow} | {_blinks(pooled)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The key-channel table, the scalar summary and the idle takes' blinks and brows, as markdown."""
     syn = results["synthetic"]
@@ -226,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=Path("../shared"))
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/label_stats.json"))
     ap.add_argument("--markdown", type=Path, default=None, help="also write the tables as markdown here")
+    ap.add_argument(
+        "--baseline", type=Path, default=None, help="an earlier run's JSON to compare with (more tables)"
+    )
     args = ap.parse_args(argv)
 
     if not (args.corpus / "config.json").is_file():
@@ -235,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tracks, masks, fps = read_synthetic(args.corpus, args.split)
     results: dict[str, Any] = {
         "corpus": str(args.corpus),
+        "labels": json.loads((args.corpus / "config.json").read_text()).get("labels", "v1"),
         "split": args.split,
         "lip_gap_closed": LIP_GAP_CLOSED,
         "voiced_db": VOICED_DB,
@@ -256,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     table = markdown(results)
+    if args.baseline:
+        baseline = json.loads(args.baseline.read_text())
+        table += f"\n{_labels(baseline)} ({args.baseline}) beside {_labels(results)}:\n\n"
+        table += markdown_compare([baseline, results])
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(table)

@@ -1,7 +1,11 @@
 """End-to-end corpus build: schema, splits, determinism, resume, and timing/viseme invariants."""
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from avzoo import arkit
 from avzoo.emotions import RAVDESS_EMOTIONS
@@ -110,3 +114,46 @@ def test_bad_config():
         CorpusConfig(utterances={"train": 3}, speakers={"train": 0})
     with pytest.raises(ValueError, match="face_size"):
         CorpusConfig(face_size=4)
+
+
+def test_label_versions_share_audio_and_never_mix(corpus):
+    out, ds = corpus
+    config = replace(CONFIG, face_size=None)
+    v1 = make_utterance(config, "test", 1)
+    v2 = make_utterance(replace(config, labels="v2-real"), "test", 1)
+    np.testing.assert_array_equal(v1["audio"]["array"], v2["audio"]["array"])
+    assert v1["phonemes"] == v2["phonemes"] and v1["text"] == v2["text"]
+    np.testing.assert_array_equal(v1["blendshapes"], ds["test"].with_format("numpy")[1]["blendshapes"])
+    assert not np.array_equal(v1["blendshapes"], v2["blendshapes"])
+    bilabials = 0
+    for i in range(3):  # v2-real bilabials still shut the lips (lip gap; their press is light)
+        row = v2 if i == 1 else make_utterance(replace(config, labels="v2-real"), "test", i)
+        bs = row["blendshapes"]
+        gap = bs[:, arkit.INDEX["jawOpen"]] - bs[:, arkit.INDEX["mouthClose"]]
+        for ph in row["phonemes"]:
+            k = np.arange(int(ph["start"] * 30), int(np.ceil(ph["end"] * 30)))
+            if ph["phone"] in ("P", "B", "M") and len(k := k[k < len(bs)]):
+                bilabials += 1
+                assert (gap[k] < 0.05).any()
+    assert bilabials > 0
+    assert json.loads((out / "config.json").read_text())["labels"] == "v1"
+    with pytest.raises(ValueError, match="another config"):
+        build_corpus(replace(CONFIG, labels="v2-real"), out, progress=False)
+    # A config.json written before label versions existed resumes as v1, and only as v1.
+    cfg = json.loads((out / "config.json").read_text())
+    del cfg["labels"]
+    (out / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="another config"):
+        build_corpus(replace(CONFIG, labels="v2-real"), out, progress=False)
+    assert len(build_corpus(CONFIG, out, progress=False)["train"]) == 8
+    assert json.loads((out / "config.json").read_text())["labels"] == "v1"
+
+
+def test_bad_label_version(tmp_path):
+    from avzoo.synth.cli import app
+
+    with pytest.raises(ValueError, match="unknown label version 'v3'; expected one of v1, v2-real"):
+        CorpusConfig(labels="v3")
+    result = CliRunner().invoke(app, ["corpus", str(tmp_path / "c"), "--test", "1", "--labels", "v3"])
+    assert result.exit_code == 2 and "unknown label version" in result.output
+    assert not (tmp_path / "c").exists()

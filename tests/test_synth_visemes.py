@@ -1,10 +1,26 @@
+import hashlib
+
 import numpy as np
 import pytest
 
 from avzoo import arkit
 from avzoo.emotions import RAVDESS_EMOTIONS
-from avzoo.synth.expressions import ExpressionStyle, compose, expression_track, idle_track, prototype
-from avzoo.synth.visemes import TARGETS, ArticulationStyle, Phone, lips_closed, phones_to_blendshapes
+from avzoo.synth.expressions import (
+    EXPRESSION_LABELS,
+    ExpressionStyle,
+    compose,
+    expression_track,
+    idle_track,
+    prototype,
+)
+from avzoo.synth.visemes import (
+    LABEL_VERSIONS,
+    TARGETS,
+    ArticulationStyle,
+    Phone,
+    lips_closed,
+    phones_to_blendshapes,
+)
 
 J = arkit.INDEX["jawOpen"]
 
@@ -123,3 +139,144 @@ def test_speaking_rate_scales_articulation_and_habits_stay_narrow():
     rng = np.random.default_rng(0)
     habits = [ArticulationStyle.random(rng) for _ in range(200)]
     assert all(0.92 <= h.jaw_gain <= 1.08 and 0.92 <= h.lip_gain <= 1.08 for h in habits)
+
+
+# --- label versions ------------------------------------------------------------------------------------------
+
+
+def _sha(a) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+def test_v1_labels_are_pinned():
+    """v1 (the default) is what the bundled model was trained and evaluated on: these hashes were taken before
+    label versions existed, and must not change (a new label version goes in its own table)."""
+    syms = [p for p in TARGETS if p != "sil"]
+    phones = seq(*[(p, 0.06 + 0.01 * (i % 5)) for i, p in enumerate(syms)])
+    style = ArticulationStyle.random(np.random.default_rng(1)).at_rate(150)
+    y = phones_to_blendshapes(phones, duration=phones[-1].end + 0.3, style=style)
+    assert _sha(y) == "46812430f315ceb9"
+    assert _sha(phones_to_blendshapes(phones, phones[-1].end + 0.3, style=style, labels="v1")) == _sha(y)
+    es = ExpressionStyle.random(np.random.default_rng(3))
+    assert _sha(es.gains) == "8bce55ec2a190d4b"
+    scalars = np.array([es.expressiveness, es.blink_rate, es.gaze_range, es.head_motion, es.brow_flash])
+    assert _sha(scalars) == "5ae791bb22defcbc"
+    for emotion, pin in (
+        ("sad", "c37638adec49b6e8"),
+        ("angry", "514de2a12139c9af"),
+        ("disgust", "67d14ce96f9a5e4e"),
+    ):
+        track = expression_track(
+            emotion, "strong", len(y), style=es, rng=np.random.default_rng(4), accents=(0.5, 1.5)
+        )
+        assert _sha(track) == pin, emotion
+    idle, head = idle_track(300, style=es, rng=np.random.default_rng(5), emotion="sad", accents=(1.0,))
+    assert idle[:, arkit.INDEX["eyeBlinkLeft"]].max() > 0.5  # the pin covers blinks
+    assert (_sha(idle), _sha(head)) == ("23ed6aa954bbe5a8", "41d0ad07c3de5034")
+    assert es.relabel("v1") is es
+
+
+def _at_centre(y, p: Phone, ch: int) -> float:
+    return float(y[int((p.start + p.end) / 2 * 30), ch])
+
+
+def test_v2_real_lower_lip_opens_with_the_jaw_and_spares_the_upper_lip():
+    vowels = seq(("AA", 0.15), ("AE", 0.15), ("AH", 0.15), ("AO", 0.15), ("EH", 0.15), ("OW", 0.15))
+    lower = arkit.indices(["mouthLowerDownLeft", "mouthLowerDownRight"])
+    ratio = {}
+    for labels in LABEL_VERSIONS:
+        y = phones_to_blendshapes(vowels, 1.5, labels=labels)
+        ks = np.concatenate([frames_in(p)[1:-1] for p in vowels])
+        ratio[labels] = y[ks][:, lower].mean() / y[ks, J].mean()
+        assert np.allclose(y[ks, J], phones_to_blendshapes(vowels, 1.5)[ks, J])  # jawOpen kept on vowels
+    assert ratio["v1"] < 0.5 and 0.7 <= ratio["v2-real"] <= 0.9
+    fric = seq(("AH", 0.15), ("F", 0.1), ("AH", 0.15), ("S", 0.1), ("AH", 0.15), ("SH", 0.1), ("AH", 0.15))
+    up = arkit.INDEX["mouthUpperUpLeft"]
+    v1, v2 = (phones_to_blendshapes(fric, 1.5, labels=lab) for lab in LABEL_VERSIONS)
+    for p in fric[1::2]:
+        assert _at_centre(v2, p, up) < 0.6 * _at_centre(v1, p, up) and _at_centre(v2, p, up) <= 0.1
+
+
+def test_v2_real_tongue_only_on_th_dh():
+    others = [p for p in TARGETS if p not in ("sil", "TH", "DH")]
+    y = phones_to_blendshapes(seq(*[(p, 0.08) for p in others]), labels="v2-real")
+    assert y[:, arkit.INDEX["tongueOut"]].max() == 0.0  # /l/ included
+    ph = seq(("AH", 0.15), ("TH", 0.1), ("AH", 0.15), ("L", 0.1), ("AH", 0.15))
+    v1, v2 = (
+        phones_to_blendshapes(ph, 1.0, labels=lab)[:, arkit.INDEX["tongueOut"]] for lab in LABEL_VERSIONS
+    )
+    assert 0.1 < v2[frames_in(ph[1])].max() <= 0.16 < v1[frames_in(ph[1])].max()
+    assert v2[frames_in(ph[3])].max() < 0.01 < v1[frames_in(ph[3])].max()  # v1 shows the tongue on /l/
+
+
+def test_v2_real_alveolars_and_velars_partly_seal_the_lips():
+    ph = seq(("AH", 0.15), ("T", 0.08), ("AA", 0.15), ("D", 0.08), ("EH", 0.15), ("N", 0.08), ("AE", 0.15),
+             ("K", 0.08), ("AH", 0.15), ("S", 0.1), ("T", 0.08), ("IY", 0.15))  # fmt: skip
+    c = arkit.INDEX["mouthClose"]
+    v1, v2 = (phones_to_blendshapes(ph, 2.0, labels=lab) for lab in LABEL_VERSIONS)
+    for p in ph:
+        if p.symbol in ("T", "D", "N", "K", "S"):
+            assert _at_centre(v1, p, c) == 0.0
+            assert 0.5 * _at_centre(v2, p, J) < _at_centre(v2, p, c) < _at_centre(v2, p, J)  # partial seal
+    gap = np.maximum(v2[:, J] - v2[:, c], 0)
+    assert (gap[frames_in(ph[9])] < 0.05).all() and (gap[frames_in(ph[10])] < 0.05).all()  # /st/ nearly shut
+    assert lips_closed(v2)[frames_in(ph[2])[1:-1]].sum() == 0  # vowels stay open
+
+
+def test_v2_real_press_roll_pucker_stretch_lighter():
+    ph = seq(("AA", 0.15), ("M", 0.1), ("UW", 0.2), ("W", 0.1), ("IY", 0.2), ("F", 0.1), ("AA", 0.15))
+    v1, v2 = (phones_to_blendshapes(ph, 1.5, labels=lab) for lab in LABEL_VERSIONS)
+    for name, cap in (("mouthPressLeft", 0.1), ("mouthRollUpper", 0.1), ("mouthRollLower", 0.26),
+                      ("mouthPucker", 0.46), ("mouthStretchLeft", 0.29)):  # fmt: skip
+        k = arkit.INDEX[name]
+        assert v2[:, k].max() <= cap < v1[:, k].max(), name
+    gap = v2[:, J] - v2[:, arkit.INDEX["mouthClose"]]
+    assert (gap[frames_in(ph[1])] < 0.01).any()  # bilabials still shut the lips (lip gap, not press)
+
+
+def test_v2_real_expressions_and_blinks():
+    assert prototype("surprised", labels="v2-real")[arkit.INDEX["browInnerUp"]] == pytest.approx(0.35)
+    for e in RAVDESS_EMOTIONS:
+        assert (prototype(e, labels="v2-real") <= prototype(e) + 1e-7).all()  # never stronger than v1
+    assert prototype("happy", labels="v2-real")[arkit.INDEX["mouthSmileLeft"]] == pytest.approx(0.7)
+    rng = np.random.default_rng(0)
+    styles = [ExpressionStyle.random(rng, "v2-real") for _ in range(2000)]
+    rates = np.array([s.blink_rate for s in styles])
+    assert 20 < np.median(rates) < 24 and rates.min() >= 5 and rates.max() <= 40
+    assert all(0.6 <= s.expressiveness <= 1.0 for s in styles)
+    v1 = [ExpressionStyle.random(np.random.default_rng(i)) for i in range(50)]
+    v2 = [s.relabel("v2-real") for s in v1]
+    order = np.argsort([s.blink_rate for s in v1])
+    assert np.all(np.diff([v2[i].blink_rate for i in order]) >= 0)  # same quantile, same order
+    assert all(
+        np.array_equal(a.gains, b.gains) and a.gaze_range == b.gaze_range for a, b in zip(v1, v2, strict=True)
+    )
+    assert EXPRESSION_LABELS["v2-real"].blink_depth == (0.5, 0.9)
+    # Blinks: shallower, and a clip does not start with an early blink (the first wait is a plain exponential).
+    counts = {lab: 0 for lab in LABEL_VERSIONS}
+    for lab in LABEL_VERSIONS:
+        for i in range(300):
+            idle, _ = idle_track(
+                90, style=ExpressionStyle(blink_rate=20), rng=np.random.default_rng(i), labels=lab
+            )
+            b = idle[:, arkit.INDEX["eyeBlinkLeft"]]
+            up = b >= 0.3
+            counts[lab] += int((up[1:] & ~up[:-1]).sum() + up[0])
+            if lab == "v2-real":
+                assert b.max() <= 0.9
+    per_min = {lab: n / (300 * 3) * 60 for lab, n in counts.items()}
+    assert per_min["v1"] > 22 and 15 < per_min["v2-real"] < 21  # 20/min nominal, 0.25-s gap between blinks
+
+
+def test_bad_label_version():
+    with pytest.raises(ValueError, match="unknown label version 'v3'"):
+        phones_to_blendshapes(seq(("AA", 0.1)), labels="v3")
+    for call in (
+        lambda: prototype("happy", labels="v3"),
+        lambda: expression_track("happy", "strong", 10, labels="v3"),
+        lambda: idle_track(10, labels="v3"),
+        lambda: ExpressionStyle.random(np.random.default_rng(0), "v3"),
+        lambda: ExpressionStyle().relabel("v3"),
+    ):
+        with pytest.raises(ValueError, match="v1, v2-real"):
+            call()

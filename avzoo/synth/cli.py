@@ -27,18 +27,24 @@ def corpus(
     seed: int = typer.Option(0),
     num_proc: int = typer.Option(0, help="Processes (0: one per CPU)."),
     shard_size: int = typer.Option(50),
+    labels: str = typer.Option(
+        "v1",
+        help="Label version: v1 (the bundled model's labels) or v2-real (closer to real ARKit captures; "
+        "docs/label-realism.md). Audio is the same for both.",
+    ),
 ) -> None:
     """Build a corpus: audio, phone timings, (T, 52) blendshapes, head pose and optional faces."""
     from avzoo.synth.corpus import CorpusConfig, build_corpus, corpus_stats
 
-    config = CorpusConfig(
-        utterances=_split_counts(train, validation, test),
-        speakers=_split_counts(train_speakers, validation_speakers, test_speakers),
-        seed=seed,
-        face_size=face_size or None,
-        shard_size=shard_size,
-    )
     try:
+        config = CorpusConfig(
+            utterances=_split_counts(train, validation, test),
+            speakers=_split_counts(train_speakers, validation_speakers, test_speakers),
+            seed=seed,
+            face_size=face_size or None,
+            shard_size=shard_size,
+            labels=labels,
+        )
         ds = build_corpus(config, out_dir, num_proc=num_proc or None)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None

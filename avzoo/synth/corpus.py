@@ -30,14 +30,19 @@ from avzoo.data.schema import utterance_features
 from avzoo.emotions import RAVDESS_EMOTIONS
 from avzoo.synth.expressions import compose, expression_track, idle_track
 from avzoo.synth.speakers import Speaker, make_speakers
-from avzoo.synth.visemes import phones_to_blendshapes
+from avzoo.synth.visemes import LABELS_V1, check_labels, phones_to_blendshapes
 
 SPLITS = ("train", "validation", "test")
 
 
 @dataclass
 class CorpusConfig:
-    """What to build. ``utterances`` and ``speakers`` are per split."""
+    """What to build. ``utterances`` and ``speakers`` are per split.
+
+    ``labels`` is the label version (:data:`avzoo.synth.visemes.LABEL_VERSIONS`): ``"v1"``, the labels the
+    bundled model was trained and evaluated on, or ``"v2-real"``, closer to real ARKit captures
+    (``docs/label-realism.md``). It changes the blendshapes only: audio, text and phones are the same.
+    """
 
     utterances: dict[str, int] = field(default_factory=lambda: {"train": 800, "validation": 100, "test": 100})
     speakers: dict[str, int] = field(default_factory=lambda: {"train": 48, "validation": 8, "test": 8})
@@ -50,8 +55,10 @@ class CorpusConfig:
     emphasis_rate: float = 0.12
     max_seconds: float = 12.0
     shard_size: int = 50
+    labels: str = LABELS_V1
 
     def __post_init__(self):
+        check_labels(self.labels)
         for split, n in self.utterances.items():
             if split not in SPLITS:
                 raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
@@ -120,11 +127,12 @@ def make_utterance(config: CorpusConfig, split: str, index: int) -> dict:
     duration = len(utt.audio) / utt.sampling_rate
     n_frames = int(np.ceil(duration * config.fps - 1e-9))
     speech = phones_to_blendshapes(
-        utt.phones, duration, config.fps, speaker.articulation.at_rate(prosody.rate)
+        utt.phones, duration, config.fps, speaker.articulation.at_rate(prosody.rate), config.labels
     )
     accents = _accents(utt, rng)
-    expr = expression_track(emotion, intensity, n_frames, config.fps, speaker.expression, rng, accents)
-    idle, head = idle_track(n_frames, config.fps, speaker.expression, rng, emotion, accents)
+    style = speaker.expression.relabel(config.labels)
+    expr = expression_track(emotion, intensity, n_frames, config.fps, style, rng, accents, config.labels)
+    idle, head = idle_track(n_frames, config.fps, style, rng, emotion, accents, config.labels)
     blend = compose(speech, expr, idle)
     row = {
         "id": f"{split}-{config.seed}-{index:07d}",
@@ -177,13 +185,16 @@ def build_corpus(
     """Build (or resume building) the corpus under ``out_dir`` and return it as a DatasetDict.
 
     ``num_proc`` defaults to the number of CPUs. ``out_dir/config.json`` records the config;
-    resuming with a different config is refused rather than mixing two corpora.
+    resuming with a different config (another label version too) is refused rather than mixing two
+    corpora.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg_path = out_dir / "config.json"
     cfg_json = json.dumps(asdict(config), indent=2, sort_keys=True, default=list)
-    if cfg_path.exists() and json.loads(cfg_path.read_text()) != json.loads(cfg_json):
+    wanted = json.loads(cfg_json)
+    # A config.json from before label versions has no "labels": its corpus has v1 labels.
+    if cfg_path.exists() and {"labels": LABELS_V1, **json.loads(cfg_path.read_text())} != wanted:
         raise ValueError(f"{out_dir} holds a corpus built with another config; use a new folder")
     cfg_path.write_text(cfg_json)
     jobs = list(_jobs(config, out_dir))
