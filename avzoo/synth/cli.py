@@ -71,6 +71,7 @@ def real_speech(
         ..., help="Corpus folder to write (alignments are cached in it; resumable)."
     ),
     limit: int = typer.Option(0, help="Use only the first N recordings (0: all)."),
+    labels: str = typer.Option("v1", help="Label version (as the synthetic corpus it is mixed with)."),
 ) -> None:
     """Real voices with generated labels: align each recording's phones (pocketsphinx) and label them."""
     from avzoo.synth.corpus import corpus_stats, load_corpus
@@ -79,7 +80,7 @@ def real_speech(
     if not src.is_dir():
         raise typer.BadParameter(f"{src} is not a folder")
     try:
-        build_real_speech_corpus(src, out_dir, limit=limit)
+        build_real_speech_corpus(src, out_dir, limit=limit, labels=labels)
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
     typer.echo(json.dumps(corpus_stats(load_corpus(out_dir)), indent=2))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avzoo.synth.visemes import ArticulationStyle, Phone, phones_to_blendshapes
+from avzoo.synth.visemes import LABELS_V1, ArticulationStyle, Phone, check_labels, phones_to_blendshapes
 
 #: Label frame rate (the corpus').
 FPS = 30.0
@@ -65,7 +65,9 @@ def cached_alignment(path: Path, cache: Path) -> dict:
     return record
 
 
-def real_speech_row(path: Path, alignment: dict, fps: float = FPS, seed: int = 0) -> dict:
+def real_speech_row(
+    path: Path, alignment: dict, fps: float = FPS, seed: int = 0, labels: str = LABELS_V1
+) -> dict:
     """One corpus row for a real recording and its alignment (see the module docstring)."""
     from avzoo.emotions import RAVDESS_EMOTIONS
     from avzoo.io.audio import load_audio
@@ -77,9 +79,9 @@ def real_speech_row(path: Path, alignment: dict, fps: float = FPS, seed: int = 0
     duration = len(audio) / SAMPLING_RATE
     n_frames = int(np.ceil(duration * fps - 1e-9))
     style = ArticulationStyle().at_rate(speaking_rate_wpm(alignment["text"], phones))
-    speech = phones_to_blendshapes(phones, duration, fps, style)
+    speech = phones_to_blendshapes(phones, duration, fps, style, labels=labels)
     rng = np.random.default_rng([seed, zlib.crc32(path.stem.encode())])
-    idle, head = idle_track(n_frames, fps, rng=rng)
+    idle, head = idle_track(n_frames, fps, rng=rng, labels=labels)
     blend = compose(speech, np.zeros_like(speech), idle)
     speaker = path.stem.split("-")[0]
     return {
@@ -102,9 +104,14 @@ def real_speech_row(path: Path, alignment: dict, fps: float = FPS, seed: int = 0
 
 
 def build_real_speech_corpus(
-    src: str | Path, out_dir: str | Path, limit: int = 0, progress: bool = True
+    src: str | Path, out_dir: str | Path, limit: int = 0, progress: bool = True, labels: str = LABELS_V1
 ) -> int:
-    """Align and label the recordings under ``src`` into ``out_dir`` (a corpus folder); returns the row count."""
+    """Align and label the recordings under ``src`` into ``out_dir`` (a corpus folder); returns the row count.
+
+    ``labels`` is the generator's label version (:data:`avzoo.synth.visemes.LABEL_VERSIONS`): use the one of
+    the synthetic corpus these rows are mixed with.
+    """
+    check_labels(labels)
     from datasets import Dataset
     from tqdm.auto import tqdm
 
@@ -122,11 +129,13 @@ def build_real_speech_corpus(
     for path in tqdm(files, desc="align real speech", unit="file", disable=not progress):
         alignment = cached_alignment(path, cache)
         if "error" not in alignment:
-            rows.append(real_speech_row(path, alignment))
+            rows.append(real_speech_row(path, alignment, labels=labels))
     if not rows:
         raise ValueError(f"none of the {len(files)} recordings could be aligned")
     (out_dir / "train").mkdir(exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps({"source": str(src), "kind": SOURCE, "face_size": None}))
+    (out_dir / "config.json").write_text(
+        json.dumps({"source": str(src), "kind": SOURCE, "face_size": None, "labels": labels})
+    )
     ds = Dataset.from_list(rows, features=utterance_features(None))
     tmp = out_dir / "train" / f"shard-00000.parquet.tmp-{os.getpid()}"
     ds.to_parquet(str(tmp))
