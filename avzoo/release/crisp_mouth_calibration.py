@@ -225,9 +225,15 @@ def calibrate_crisp_mouth(
 
 
 def processor_settings(report: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(crisp_mouth_offline, crisp_mouth_stream)`` for the processor from a :func:`calibrate_crisp_mouth` report."""
+    """``(crisp_mouth_offline, crisp_mouth_stream)`` for the processor from a :func:`calibrate_crisp_mouth` report.
+
+    Both keep the raw track's closures (the filter's default, calibrated with it). The tongue gate stays off: it
+    needs the phone head's logits, which the evaluation's filtered variant (filtered raw tracks) does not pass, so a
+    card with it on would not describe what the pipeline gives.
+    """
     stream = report["stream_params"]
-    return dict(report["offline_params"]), {k: stream[k] for k in STREAM_KEYS}
+    offline = {**report["offline_params"], "keep_closures": True, "tongue_gate": False}
+    return offline, {**{k: stream[k] for k in STREAM_KEYS}, "keep_closures": True}
 
 
 __all__ = [
