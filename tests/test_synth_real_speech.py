@@ -62,7 +62,9 @@ def test_rows_carry_real_audio_and_generated_labels(tmp_path, utterance):
     )
     again = real_speech_row(path, alignment)
     assert np.array_equal(row["blendshapes"], again["blendshapes"])  # seeded idle life
-    realistic = real_speech_row(path, alignment, labels="v2-real")  # the label version of the corpus mixed with
+    realistic = real_speech_row(
+        path, alignment, labels="v2-real"
+    )  # the label version of the corpus mixed with
     assert not np.array_equal(realistic["blendshapes"], row["blendshapes"])
     with pytest.raises(ValueError, match="unknown label version"):
         build_real_speech_corpus(tmp_path, tmp_path / "out", labels="v9")

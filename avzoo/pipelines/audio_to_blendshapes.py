@@ -156,13 +156,15 @@ class AudioToBlendshapesPipeline(Pipeline):
         life: bool | int = False,
     ) -> dict[str, Any]:
         fe = self.feature_extractor
+        # Only what was asked for (and what the model gave) is passed on, so a processor that takes just
+        # ``crisp_mouth`` still serves the task.
+        life = None if life is False or life is None else life  # an int is a seed, 0 included
+        options = {"style": style, "life": life, "phone_logits": model_outputs.get("phone_logits")}
         (track,) = fe.post_process_blendshapes(
             model_outputs["blendshapes"],
             model_outputs.get("attention_mask"),
             crisp_mouth=crisp_mouth,
-            style=style,
-            life=life,
-            phone_logits=model_outputs.get("phone_logits"),
+            **{k: v for k, v in options.items() if v is not None},
         )
         return {"blendshapes": track, "names": list(fe.blendshape_names), "fps": float(fe.fps)}
 

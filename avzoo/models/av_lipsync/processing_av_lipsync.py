@@ -123,6 +123,11 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
             raise ValueError(f"{name} takes only {list(keys)}, got {sorted(extra)}")
         return params
 
+    def to_dict(self) -> dict[str, Any]:
+        # Name the processor class in preprocessor_config.json whatever the transformers version (5.24 stopped
+        # writing it for a processor that is its own feature extractor), so AutoProcessor reads one class.
+        return {**super().to_dict(), "processor_class": type(self).__name__}
+
     # --- condition ---------------------------------------------------------------------------------------------
 
     @property
