@@ -64,7 +64,7 @@ from avzoo.evaluation.real_takes import LIP_GAP_CLOSED  # noqa: E402
 from avzoo.evaluation.real_voices import pool_stats, runs, track_audio_stats  # noqa: E402
 from avzoo.io.audio import load_audio  # noqa: E402
 from avzoo.metrics.functional.blendshape import lip_aperture, lip_state  # noqa: E402
-from avzoo.models.av_lipsync.crisp_mouth import gate_tongue  # noqa: E402
+from avzoo.models.av_lipsync.tongue_gate import gate_tongue  # noqa: E402
 from avzoo.pretrained import load  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "real-speech"

@@ -18,15 +18,14 @@ from avzoo.models.av_lipsync import (
 from avzoo.models.av_lipsync.crisp_mouth import (
     KEEP_GAP,
     KEEP_PRESS,
-    TongueGateStream,
     apply_seal,
     crisp_mouth_stream_window,
     ema_window,
-    gate_tongue,
     gaussian_smooth,
     keep_closures,
     mouth_channels,
 )
+from avzoo.models.av_lipsync.tongue_gate import TongueGateStream, gate_tongue
 from avzoo.synth.visemes import Phone, phones_to_blendshapes
 
 MOUTH = mouth_channels(arkit.ARKIT_NAMES)

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS, EXPRESSION, canonical_name
+from avzoo.metrics.functional.correlation import lagged_pearson
 
 FORMAT = "avzoo-performer-style"
 VERSION = 1
@@ -224,19 +225,6 @@ def _shift(x: np.ndarray, lag: int) -> np.ndarray:
     return x[idx]
 
 
-def best_lag(prediction: np.ndarray, take: np.ndarray, max_lag: int) -> int:
-    """Frames by which ``prediction`` is late against ``take`` (best Pearson r over ``±max_lag``; 0 if flat)."""
-    best, lag = -np.inf, 0
-    for k in range(-max_lag, max_lag + 1):
-        p = _shift(prediction, k)
-        if p.std() < 1e-9 or take.std() < 1e-9:
-            continue
-        r = float(np.corrcoef(p, take)[0, 1])
-        if r > best + 1e-12 or (abs(r - best) <= 1e-12 and abs(k) < abs(lag)):
-            best, lag = r, k
-    return lag
-
-
 def _curve_isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from scipy.optimize import isotonic_regression
 
@@ -313,7 +301,7 @@ def fit_style(
     lag = 0
     if fit_delay and "jawOpen" in names:
         jaw = names.index("jawOpen")
-        lag = best_lag(pred[:, jaw], take[:, jaw], max_lag_frames)
+        lag = lagged_pearson(pred[:, jaw], take[:, jaw], max_lag_frames)[1]
     pred = _shift(pred, lag)
     curve = _curve_isotonic if method == "isotonic" else _curve_quantile
     curves = {name: _knots(*curve(pred[:, i], take[:, i])) for i, name in enumerate(names)}
@@ -325,4 +313,4 @@ def fit_style(
     )
 
 
-__all__ = ["METHODS", "PerformerStyle", "best_lag", "fit_style", "load_style", "model_fingerprint"]
+__all__ = ["METHODS", "PerformerStyle", "fit_style", "load_style", "model_fingerprint"]

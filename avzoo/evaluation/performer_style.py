@@ -57,6 +57,8 @@ def calibrate(
             f"method {method!r} fits the model's output to the take: give the take's audio (--audio)"
         )
     source: dict[str, Any] = {"take": str(take_path), "model": str(model)}
+    # Loaded once: it animates the take's audio and gives the type and weights' fingerprint the style is tied to.
+    animate = pipeline("audio-to-blendshapes", model=str(model), model_kwargs={"use_safetensors": True})
     if audio_path is None:
         take, names, fps = read_take(take_path, take_fps)
         check_take(take, names, fps, take_path)
@@ -65,7 +67,7 @@ def calibrate(
         run = run_take(
             take_path,
             audio_path,
-            model,
+            animate,
             take_fps=take_fps,
             emotion=emotion,
             crisp_mouth=crisp_mouth,
@@ -90,8 +92,7 @@ def calibrate(
             },
         )
     source.update(frames=len(take), fps=fps)
-    # Loaded once more here (cached) for its type and weights' fingerprint: a style holds for one checkpoint.
-    loaded = pipeline("audio-to-blendshapes", model=str(model), model_kwargs={"use_safetensors": True}).model
+    loaded = animate.model
     return PerformerStyle(
         curves=style.curves,
         delay_s=style.delay_s,

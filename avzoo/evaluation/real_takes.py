@@ -61,8 +61,8 @@ import numpy as np
 
 from avzoo.arkit import ARKIT_NAMES, LIPSYNC, canonical_name
 from avzoo.data.schema import SAMPLING_RATE
-from avzoo.evaluation.real_voices import _lagged_pearson, _pearson
 from avzoo.io.livelink import read_livelink_csv, resample_blendshapes
+from avzoo.metrics.functional.correlation import lagged_pearson, pearson
 
 #: Lip gap (jawOpen - mouthClose) under which the lips count as nearly shut.
 LIP_GAP_CLOSED = 0.05
@@ -223,7 +223,7 @@ def lag_correlations(
         a, b = max(0, -lag), max(0, lag)
         n = min(len(loudness) - a, len(mouth) - b)
         out[lag] = (
-            _pearson(mouth[b : b + n], loudness[a : a + n]) if n >= max(min_overlap, 3) else float("nan")
+            pearson(mouth[b : b + n], loudness[a : a + n]) if n >= max(min_overlap, 3) else float("nan")
         )
     return out
 
@@ -300,15 +300,22 @@ def _predict(
     audio: np.ndarray,
     sampling_rate: int,
     fps: float,
-    model: str | Path,
+    model: Any,
     emotion: str | Mapping[str, float] | None,
     crisp_mouth: bool,
     style: Any = None,
 ) -> np.ndarray:
-    """The one pipeline call: the model's ``(T, 52)`` track on the whole audio, resampled to ``fps``."""
-    from transformers import pipeline
+    """The one pipeline call: the model's ``(T, 52)`` track on the whole audio, resampled to ``fps``.
 
-    animate = pipeline("audio-to-blendshapes", model=str(model), model_kwargs={"use_safetensors": True})
+    ``model`` is a model name or folder, or an ``audio-to-blendshapes`` pipeline already loaded (reused as is).
+    """
+    from transformers import Pipeline, pipeline
+
+    animate = (
+        model
+        if isinstance(model, Pipeline)
+        else pipeline("audio-to-blendshapes", model=str(model), model_kwargs={"use_safetensors": True})
+    )
     out = animate(
         {"array": audio, "sampling_rate": sampling_rate},
         emotion=emotion,
@@ -321,7 +328,7 @@ def _predict(
 def run_take(
     take_path: str | Path,
     audio_path: str | Path,
-    model: str | Path = "avzoo/av-lipsync",
+    model: Any = "avzoo/av-lipsync",
     *,
     take_fps: float | None = None,
     emotion: str | Mapping[str, float] | None = None,
@@ -331,7 +338,10 @@ def run_take(
     align: bool = False,
     style: Any = None,
 ) -> TakeRun:
-    """Check the take and the audio, find (and with ``align`` undo) an offset, and run the model (docstring)."""
+    """Check the take and the audio, find (and with ``align`` undo) an offset, and run the model (docstring).
+
+    ``model`` is a model name or folder, or a loaded ``audio-to-blendshapes`` pipeline (reused).
+    """
     from avzoo.evaluation.baselines import frame_rms, rms_db
     from avzoo.io.audio import load_audio
 
@@ -396,7 +406,7 @@ def run_take(
         alignment=alignment,
         take_path=str(take_path),
         audio_path=str(audio_path),
-        model=str(model),
+        model=str(getattr(getattr(model, "model", None), "name_or_path", model)),
         emotion=emotion,
         crisp_mouth=crisp_mouth,
         style=None if style is None else str(style) if isinstance(style, (str, Path)) else "given",
@@ -417,8 +427,8 @@ def _r(value: float) -> float | None:
 
 def lagged_r(prediction: np.ndarray, reference: np.ndarray, max_lag: int) -> dict[str, Any]:
     """r at lag 0 and the best r over lags ``-max_lag..max_lag`` (positive: the prediction is late)."""
-    best, lag = _lagged_pearson(prediction, reference, max_lag)
-    return {"r_lag0": _r(_pearson(prediction, reference)), "r_best": _r(best), "best_lag_frames": lag}
+    best, lag = lagged_pearson(prediction, reference, max_lag)
+    return {"r_lag0": _r(pearson(prediction, reference)), "r_best": _r(best), "best_lag_frames": lag}
 
 
 def score_take(
@@ -431,7 +441,7 @@ def score_take(
     channels = {}
     for i, name in enumerate(names):
         channels[name] = {
-            "r": _r(_pearson(pred[:, i], take[:, i])),
+            "r": _r(pearson(pred[:, i], take[:, i])),
             "pred_p5_p95": [float(v) for v in np.percentile(pred[:, i], [5, 95])],
             "take_p5_p95": [float(v) for v in np.percentile(take[:, i], [5, 95])],
         }

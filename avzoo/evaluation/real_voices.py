@@ -36,6 +36,7 @@ from avzoo import arkit
 from avzoo.evaluation.baselines import frame_rms, rms_db
 from avzoo.evaluation.inference import predict_blendshapes
 from avzoo.metrics.functional.blendshape import lip_state
+from avzoo.metrics.functional.correlation import lagged_pearson, pearson
 
 SILENCE_BELOW_LOUD_DB = 30.0
 NOISE_MARGIN_DB = 10.0
@@ -84,23 +85,6 @@ def closure_events(closed: np.ndarray, speech_time: np.ndarray) -> int:
     return sum(1 for a, b in runs(closed) if speech_time[a:b].any())
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    if len(x) < 3 or np.std(x) < 1e-9 or np.std(y) < 1e-9:
-        return float("nan")
-    return float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
-
-
-def _lagged_pearson(jaw: np.ndarray, level: np.ndarray, max_lag: int) -> tuple[float, int]:
-    """Best r of ``jaw[t + lag]`` with ``level[t]`` over ``|lag| <= max_lag``."""
-    best, best_lag = float("nan"), 0
-    for lag in range(-max_lag, max_lag + 1):
-        r = _pearson(jaw[lag:], level[: len(level) - lag]) if lag >= 0 else _pearson(jaw[:lag], level[-lag:])
-        if np.isfinite(r) and (not np.isfinite(best) or r > best):
-            best, best_lag = r, lag
-    return best, best_lag
-
-
 def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if len(x) else float("nan")
 
@@ -130,13 +114,13 @@ def track_audio_stats(
     speech_time = ~pauses
     jaw = track[:, _JAW_OPEN]
     closed, is_open = lip_state(track)
-    r_db_lag, lag = _lagged_pearson(jaw, db, max_lag)
+    r_db_lag, lag = lagged_pearson(jaw, db, max_lag)
     return {
         "frames": n,
         "seconds": n / fps,
         "silence_threshold_db": threshold,
-        "jaw_rms_r": _pearson(jaw, rms),
-        "jaw_log_rms_r": _pearson(jaw, db),
+        "jaw_rms_r": pearson(jaw, rms),
+        "jaw_log_rms_r": pearson(jaw, db),
         "jaw_log_rms_r_best_lag": r_db_lag,
         "best_lag_frames": lag,
         "pause_frames": int(pauses.sum()),

@@ -26,8 +26,9 @@ from avzoo.arkit import ARKIT_NAMES
 from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS, VAD
 
 from .configuration_av_lipsync import CONDITION_EXTRA
-from .crisp_mouth import DEFAULT_OFFLINE, DEFAULT_STREAM, CrispMouthStream, crisp_mouth, gate_tongue
+from .crisp_mouth import DEFAULT_OFFLINE, DEFAULT_STREAM, CrispMouthStream, crisp_mouth
 from .feature_extraction_av_lipsync import AvLipsyncFeatureExtractor
+from .tongue_gate import gate_tongue
 
 _OFFLINE_KEYS = (
     "sigma",
@@ -57,7 +58,7 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         crisp_mouth_stream: ``{"alpha", "edge0", "edge1", "scale", ...}`` of the streaming filter (absolute edges).
         phone_labels_vocab: the model's phone vocabulary (``config.phone_labels_vocab``), when it has a phone head:
             the offline mouth filter then keeps ``tongueOut`` only where the model hears /th/ /dh/
-            (:func:`~.crisp_mouth.gate_tongue`).
+            (:func:`~.tongue_gate.gate_tongue`).
     """
 
     model_input_names: ClassVar[list[str]] = ["input_features", "attention_mask", "condition"]
