@@ -185,18 +185,25 @@ def _labels(results: dict[str, Any]) -> str:
     return results.get("labels", "v1")
 
 
-def markdown_compare(runs: Sequence[dict[str, Any]]) -> str:
-    """Key channels and the scalar summary of several runs' synthetic labels (speech frames) beside the real takes."""
-    real = runs[0]["real"]
-    t2a, rom, idle = (real.get(k, {}).get("pooled") for k in ("t2a", "rom", "idle"))
-    cols = [(f"{_labels(r)} speech p50 / p95", r["synthetic"]["speech"], ("p50", "p95")) for r in runs]
-    cols += [
+def _channel_table(cols: list, t2a: Any, rom: Any, idle: Any) -> list[str]:
+    """Markdown rows of :data:`KEY_CHANNELS`: the given synthetic columns, then the real takes' columns."""
+    cols = [
+        *cols,
         ("t2a speech p50 / p95", t2a and t2a["speech"], ("p50", "p95")),
         ("ROM p95 / p99", rom and rom["all"], ("p95", "p99")),
         ("idles p50 / p95", idle and idle["all"], ("p50", "p95")),
     ]
     lines = ["| channel | " + " | ".join(c[0] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     lines += [f"| {ch} | " + " | ".join(_cell(s, ch, q) for _, s, q in cols) + " |" for ch in KEY_CHANNELS]
+    return lines
+
+
+def markdown_compare(runs: Sequence[dict[str, Any]]) -> str:
+    """Key channels and the scalar summary of several runs' synthetic labels (speech frames) beside the real takes."""
+    real = runs[0]["real"]
+    t2a, rom, idle = (real.get(k, {}).get("pooled") for k in ("t2a", "rom", "idle"))
+    cols = [(f"{_labels(r)} speech p50 / p95", r["synthetic"]["speech"], ("p50", "p95")) for r in runs]
+    lines = _channel_table(cols, t2a, rom, idle)
 
     # Mouth figures of speech frames where a source has them; brows and blinks of all frames.
     lines += ["", "| source | lips nearly shut | lip opening / jawOpen | tongueOut p95 | mouthPress p95 | "
@@ -225,12 +232,8 @@ def markdown(results: dict[str, Any]) -> str:
     cols = [
         ("synthetic speech p50 / p95", syn["speech"], ("p50", "p95")),
         ("synthetic all p50 / p95", syn["all"], ("p50", "p95")),
-        ("t2a speech p50 / p95", t2a and t2a["speech"], ("p50", "p95")),
-        ("ROM p95 / p99", rom and rom["all"], ("p95", "p99")),
-        ("idles p50 / p95", idle and idle["all"], ("p50", "p95")),
     ]
-    lines = ["| channel | " + " | ".join(c[0] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    lines += [f"| {ch} | " + " | ".join(_cell(s, ch, q) for _, s, q in cols) + " |" for ch in KEY_CHANNELS]
+    lines = _channel_table(cols, t2a, rom, idle)
 
     lines += ["", "| source | lips nearly shut | lip opening / jawOpen | tongueOut p95 | "
               "blinks / min at 0.5 (at 0.3) | blink ms at 0.5 (at 0.3) | blink peak |", "|---" * 7 + "|"]  # fmt: skip
