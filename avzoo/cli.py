@@ -172,6 +172,9 @@ def calibrate(
     align: bool = typer.Option(
         False, help="Shift a take that is offset from its audio by more than 8 frames onto it (else refused)."
     ),
+    mode: str | None = typer.Option(
+        None, help="Model mode to fit on: offline or streaming (default: offline where the model has it)."
+    ),
 ) -> None:
     """Fit a performer's style (per-channel curves, time offset) on a real take, for one model."""
     from avzoo.evaluation.performer_style import calibrate as fit
@@ -190,6 +193,7 @@ def calibrate(
             crisp_mouth=crisp_mouth,
             fit_delay=fit_delay,
             align=align,
+            mode=mode,
         )
     except ValueError as err:
         typer.echo(f"Error: {err}", err=True)

@@ -379,3 +379,107 @@ def test_freezing_is_a_method_not_saved_state(tmp_path):
     model.freeze_lipsync(False)
     assert not model.lipsync_frozen
     assert all(p.requires_grad for p in model.lipsync.parameters()) and model.lipsync.training
+
+
+# --- the offline quality mode ----------------------------------------------------------------------------------------
+
+
+def offline_model(seed: int = 0, **overrides) -> AvLipsyncModel:
+    """A tiny model with the offline refiner, its zero head given weight so that the mode changes the output."""
+    model = tiny_model(seed, offline_dilations=[1, 2], offline_hidden_size=16, **overrides)
+    with torch.no_grad():
+        model.offline.head.weight.normal_(0, 0.3)
+    return model
+
+
+def test_offline_config_fields_and_lookahead():
+    config = tiny_config(offline_dilations=[1, 2, 4], offline_kernel_size=5)
+    assert config.has_offline_mode and config.offline_lookahead_frames == config.lookahead_frames + 2 * 7
+    assert not tiny_config().has_offline_mode
+    assert tiny_config().offline_lookahead_frames == tiny_config().lookahead_frames
+    with pytest.raises(ValueError, match="offline_kernel_size must be odd"):
+        tiny_config(offline_dilations=[1], offline_kernel_size=4)
+    with pytest.raises(ValueError, match="offline_dilations must be positive integers"):
+        tiny_config(offline_dilations=[1, 0])
+
+
+def test_fresh_refiner_equals_streaming_and_default_mode_is_offline():
+    """A new refiner's head is zero: offline output = streaming output until it is trained."""
+    model = tiny_model(offline_dilations=[1, 2], offline_hidden_size=16)
+    features = random_features(2, 20)
+    with torch.no_grad():
+        stream = model(features, mode="streaming").blendshapes
+        offline = model(features, mode="offline").blendshapes
+        default = model(features).blendshapes
+    assert torch.equal(stream, offline) and torch.equal(default, offline)
+    assert model.resolve_mode(None) == "offline" and tiny_model().resolve_mode(None) == "streaming"
+
+
+def test_offline_mode_sees_ahead_and_streaming_does_not_change():
+    """The refiner sees offline_lookahead_frames ahead; streaming stays causal (frame t sees <= t + L)."""
+    model = offline_model()
+    L, ahead = model.lookahead_frames, model.config.offline_lookahead_frames
+    features = random_features(1, 30)
+    changed = features.clone()
+    changed[:, 20:] += 3.0
+    with torch.no_grad():
+        a_off, b_off = model(features, mode="offline"), model(changed, mode="offline")
+        a_st, b_st = model(features, mode="streaming"), model(changed, mode="streaming")
+    diff_off = (a_off.lipsync_blendshapes - b_off.lipsync_blendshapes).abs().amax(-1)[0]
+    diff_st = (a_st.lipsync_blendshapes - b_st.lipsync_blendshapes).abs().amax(-1)[0]
+    assert diff_st[: 20 - L].max() == 0 and diff_st[20 - L] > 0
+    assert diff_off[: 20 - ahead].max() == 0 and diff_off[20 - ahead] > 0
+    # the expression branch is untouched by the mode
+    assert torch.equal(a_off.expression_hidden_state, a_st.expression_hidden_state)
+
+
+def test_offline_padding_cannot_leak_into_real_frames():
+    model = offline_model()
+    features = random_features(2, 16)
+    mask = torch.tensor([[1] * 16, [1] * 9 + [0] * 7])
+    noisy = features.clone()
+    noisy[1, 9:] = 50.0
+    with torch.no_grad():
+        a = model(features, attention_mask=mask, mode="offline")
+        b = model(noisy, attention_mask=mask, mode="offline")
+        alone = model(features[1:, :9], mode="offline")
+    assert torch.equal(a.blendshapes, b.blendshapes)
+    torch.testing.assert_close(a.blendshapes[1:, :9], alone.blendshapes, atol=1e-6, rtol=0)
+
+
+def test_mode_errors():
+    features = random_features(1, 10)
+    with pytest.raises(ValueError, match="no offline quality mode"):
+        tiny_model()(features, mode="offline")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        offline_model()(features, mode="fast")
+
+
+def test_stream_equals_streaming_mode_of_an_offline_checkpoint():
+    model = offline_model()
+    features = random_features(1, 17)
+    with torch.no_grad():
+        batch = model(features, mode="streaming").blendshapes
+    state = model.init_stream()
+    first, state = model.stream_step(features[:, :9], None, state)
+    rest, _ = model.stream_step(features[:, 9:], None, state, final=True)
+    torch.testing.assert_close(torch.cat([first, rest], 1), batch, atol=1e-5, rtol=0)
+
+
+def test_refiner_trains_alone_when_the_rest_is_frozen():
+    """Phase 3: only the refiner's weights get gradients; the streaming output stays bit-identical."""
+    head = AvLipsyncForBlendshapeRegression(tiny_config(offline_dilations=[1], offline_hidden_size=8))
+    head.freeze_lipsync()
+    head.eval()  # dropout off, so the before/after comparison is exact
+    for name, param in head.named_parameters():
+        param.requires_grad_(name.startswith("av_lipsync.offline"))
+    features = random_features(2, 12)
+    labels = torch.rand(2, 12, 52)
+    with torch.no_grad():
+        before = head(features, mode="streaming").blendshapes
+    head(features, labels=labels, branch="lipsync", mode="offline").loss.backward()
+    grads = {n for n, p in head.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert grads and all(n.startswith("av_lipsync.offline") for n in grads)
+    torch.optim.SGD([p for p in head.parameters() if p.requires_grad], lr=1.0).step()
+    with torch.no_grad():
+        assert torch.equal(head(features, mode="streaming").blendshapes, before)

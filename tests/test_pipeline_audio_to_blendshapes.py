@@ -61,7 +61,8 @@ def test_the_task_is_registered_on_import():
 
 def test_output_keys_shape_names_and_fps(pipe):
     out = pipe(speechlike(1.0), sampling_rate=SR)
-    assert set(out) == {"blendshapes", "names", "fps"}
+    assert set(out) == {"blendshapes", "names", "fps", "mode"}
+    assert out["mode"] == "streaming"  # the tiny model has no offline refiner
     track = out["blendshapes"]
     assert isinstance(track, np.ndarray) and track.dtype == np.float32 and track.shape == (30, 52)
     assert track.min() >= 0 and track.max() <= 1
@@ -214,3 +215,32 @@ def test_the_bundled_checkpoint_through_the_pipeline():
         by_id(audio, sampling_rate=SR, emotion="happy", intensity="normal", crisp_mouth=True)["blendshapes"],
         want,
     )
+
+
+def test_mode_defaults_to_offline_where_the_model_has_it(processor):
+    """A file is a whole utterance: the pipeline runs the offline refiner by default, streaming on request."""
+    model = tiny_model(offline_dilations=[1, 2], offline_hidden_size=16)
+    with torch.no_grad():
+        model.offline.head.weight.normal_(0, 0.3)
+    pipe = pipeline(TASK, model=model, feature_extractor=processor)
+    audio = speechlike(1.2)
+    inputs = processor(audio, sampling_rate=SR)
+    for mode in ("offline", "streaming"):
+        with torch.no_grad():
+            out = model(**inputs, mode=mode)
+        (want,) = processor.post_process_blendshapes(out, inputs["attention_mask"])
+        got = pipe(audio, sampling_rate=SR, mode=mode)
+        assert got["mode"] == mode
+        np.testing.assert_allclose(got["blendshapes"], want, atol=1e-6)
+    default = pipe(audio, sampling_rate=SR)
+    assert default["mode"] == "offline"
+    assert not np.allclose(
+        default["blendshapes"], pipe(audio, sampling_rate=SR, mode="streaming")["blendshapes"]
+    )
+
+
+def test_mode_errors(pipe):
+    with pytest.raises(ValueError, match="no offline quality mode"):
+        pipe(speechlike(0.5), sampling_rate=SR, mode="offline")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        pipe(speechlike(0.5), sampling_rate=SR, mode="best")

@@ -1,4 +1,5 @@
-"""The av-lipsync recipe end to end on a tiny corpus: phase 1, then phase 2 with the lipsync branch frozen."""
+"""The av-lipsync recipe end to end on a tiny corpus: phase 1, phase 2 with the lipsync branch frozen, and
+phase 3 (the offline refiner, with and without cached states) with everything else frozen."""
 
 import numpy as np
 import pytest
@@ -84,11 +85,36 @@ def test_phone_head_learns_frame_phones_and_phase1_can_continue(corpus, tmp_path
         plain(x, labels=labels, phone_labels=torch.zeros(1, 20, dtype=torch.long))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("cache", [0, 2])
+def test_phase3_trains_the_offline_refiner_and_leaves_streaming_bit_identical(corpus, tmp_path, cache):
+    common = [f"corpus_dir={corpus}", "batch_size=3", "progress=false", "learning_rate=0.01"]
+    p1 = main([*common, "num_epochs=1", f"output_dir={tmp_path / 'p1'}", "phase=1", f"model={TINY}"])
+    p3 = main([*common, "num_epochs=2", f"output_dir={tmp_path / 'p3'}", "phase=3", f"init_from={p1.final_dir}",
+               "offline_dilations=[1, 2]", "offline_hidden_size=8", f"state_cache_passes={cache}"])  # fmt: skip
+    a = AvLipsyncModel.from_pretrained(p1.final_dir).eval()
+    b = AvLipsyncModel.from_pretrained(p3.final_dir).eval()
+    assert b.config.has_offline_mode and not a.config.has_offline_mode
+    x = torch.randn(2, 40, 80)
+    with torch.no_grad():
+        assert torch.equal(a(x).blendshapes, b(x, mode="streaming").blendshapes)
+        assert not torch.equal(b(x, mode="streaming").blendshapes, b(x).blendshapes)  # the refiner trained
+    losses = [h["loss"] for h in p3.history]
+    assert np.isfinite(losses).all() and np.isfinite(p3.eval_history[-1]["eval_lipsync_mae"])
+    assert (p3.final_dir / "preprocessor_config.json").exists()
+
+
 def test_config_errors():
     with pytest.raises(ValueError, match="init_from"):
         AvLipsyncTrainConfig(phase=2)
-    with pytest.raises(ValueError, match="phase"):
+    with pytest.raises(ValueError, match="init_from"):
         AvLipsyncTrainConfig(phase=3)
+    with pytest.raises(ValueError, match="phase"):
+        AvLipsyncTrainConfig(phase=4)
+    with pytest.raises(ValueError, match="state_cache_passes"):
+        AvLipsyncTrainConfig(state_cache_passes=2)
+    with pytest.raises(ValueError, match="offline_dilations"):
+        AvLipsyncTrainConfig(phase=3, init_from="x", offline_dilations=[])
     with pytest.raises(ValueError, match="silence_rate"):
         AvLipsyncTrainConfig(silence_rate=1.0)
     with pytest.raises(ValueError, match="mse_weight"):

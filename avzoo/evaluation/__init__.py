@@ -20,6 +20,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "OFFLINE_THRESHOLDS": "av_lipsync",
     "THRESHOLDS": "av_lipsync",
     "evaluate_av_lipsync": "av_lipsync",
     "evaluate_baselines": "av_lipsync",

@@ -79,6 +79,7 @@ def predict_blendshapes(
     sampling_rate: float | None = None,
     num_frames: Sequence[int] | None = None,
     crisp_mouth: bool | Mapping[str, Any] = False,
+    mode: str | None = None,
 ) -> list[np.ndarray]:
     """Run ``processor`` → ``model`` → ``processor.post_process_blendshapes`` over ``audios`` in batches.
 
@@ -97,6 +98,7 @@ def predict_blendshapes(
             post-processing, or extended with its last frame when the model returned fewer frames (at most one
             frame from rounding, else a ``ValueError``).
         crisp_mouth: False (raw), True (the processor's calibrated offline mouth filter) or a dict of overrides.
+        mode: passed to the model as ``mode=`` when given (av-lipsync: ``"streaming"`` or ``"offline"``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -142,6 +144,8 @@ def predict_blendshapes(
                 inputs["condition"] = torch.as_tensor(batch["condition"]).to(device=device, dtype=dtype)
             elif conditions is not None and any(conditions[i] is not None for i in idx):
                 inputs["condition"] = _batch_condition([conditions[i] for i in idx], mask, dtype, device)
+            if mode is not None:
+                inputs["mode"] = mode
             output = model(**inputs)
             pred = blendshapes_of(output)
             # the mouth filter's tongue gate reads the phone head's logits, as in the pipeline

@@ -43,11 +43,13 @@ def calibrate(
     max_lag_frames: int = 8,
     fit_delay: bool = True,
     align: bool = False,
+    mode: str | None = None,
 ) -> PerformerStyle:
     """Fit a :class:`PerformerStyle` for ``model`` on a take (and its audio); see the module docstring.
 
     With audio, the take and the audio go through the real-take evaluation's checks (:func:`run_take`: layout,
-    motion, speech, length, an offset of seconds refused unless ``align``).
+    motion, speech, length, an offset of seconds refused unless ``align``). ``mode`` is the model mode the style is
+    fitted on (None: the pipeline's default, offline where the checkpoint has it); fit on the mode you will use.
     """
     from transformers import pipeline
 
@@ -72,6 +74,7 @@ def calibrate(
             emotion=emotion,
             crisp_mouth=crisp_mouth,
             align=align,
+            mode=mode,
         )
         take, names, fps = run.take, run.names, run.fps
         style = fit_style(
@@ -91,6 +94,7 @@ def calibrate(
                 "after": _lipsync_mae(style.apply(run.prediction, fps=fps), take, names),
             },
         )
+    run_mode = None if audio_path is None else run.mode
     source.update(frames=len(take), fps=fps)
     loaded = animate.model
     return PerformerStyle(
@@ -99,7 +103,7 @@ def calibrate(
         method=style.method,
         model_type=loaded.config.model_type,
         model_fingerprint=model_fingerprint(loaded),
-        fitted_on={**style.fitted_on, "crisp_mouth": crisp_mouth, "emotion": emotion},
+        fitted_on={**style.fitted_on, "crisp_mouth": crisp_mouth, "emotion": emotion, "mode": run_mode},
         source=source,
     )
 

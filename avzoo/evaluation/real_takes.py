@@ -294,6 +294,7 @@ class TakeRun:
     emotion: str | Mapping[str, float] | None = None
     crisp_mouth: bool = False
     style: str | None = None
+    mode: str | None = None  #: the model mode that ran (av-lipsync: offline or streaming)
 
 
 def _predict(
@@ -304,10 +305,13 @@ def _predict(
     emotion: str | Mapping[str, float] | None,
     crisp_mouth: bool,
     style: Any = None,
-) -> np.ndarray:
-    """The one pipeline call: the model's ``(T, 52)`` track on the whole audio, resampled to ``fps``.
+    mode: str | None = None,
+) -> tuple[np.ndarray, str | None]:
+    """The one pipeline call: the model's ``(T, 52)`` track on the whole audio, resampled to ``fps``, and the mode
+    that ran.
 
-    ``model`` is a model name or folder, or an ``audio-to-blendshapes`` pipeline already loaded (reused as is).
+    ``model`` is a model name or folder, or an ``audio-to-blendshapes`` pipeline already loaded (reused as is);
+    ``mode`` None is the pipeline's default (a model's offline quality mode where it has one).
     """
     from transformers import Pipeline, pipeline
 
@@ -321,8 +325,9 @@ def _predict(
         emotion=emotion,
         crisp_mouth=crisp_mouth,
         style=style,
+        **({"mode": mode} if mode is not None else {}),
     )
-    return resample_blendshapes(out["blendshapes"], out["fps"], fps)
+    return resample_blendshapes(out["blendshapes"], out["fps"], fps), out.get("mode")
 
 
 def run_take(
@@ -337,6 +342,7 @@ def run_take(
     max_length_gap_s: float = MAX_LENGTH_GAP_S,
     align: bool = False,
     style: Any = None,
+    mode: str | None = None,
 ) -> TakeRun:
     """Check the take and the audio, find (and with ``align`` undo) an offset, and run the model (docstring).
 
@@ -382,7 +388,7 @@ def run_take(
             f"the take and the audio overlap by {max(n, 0) / fps:.2f} s after shifting by {lag / fps:+.2f} s: "
             f"too short to score (at least {MIN_TAKE_S:g} s)"
         )
-    prediction = _predict(audio, rate, fps, model, emotion, crisp_mouth, style)
+    prediction, mode = _predict(audio, rate, fps, model, emotion, crisp_mouth, style, mode)
     n = min(n, len(prediction) - a)
     alignment = None
     if align:
@@ -410,6 +416,7 @@ def run_take(
         emotion=emotion,
         crisp_mouth=crisp_mouth,
         style=None if style is None else str(style) if isinstance(style, (str, Path)) else "given",
+        mode=mode,
     )
 
 
@@ -494,6 +501,7 @@ def score_run(run: TakeRun, max_lag: int = 8) -> dict[str, Any]:
         crisp_mouth=run.crisp_mouth,
         emotion=run.emotion,
         style=run.style,
+        mode=run.mode,
     )
     return result
 
@@ -510,6 +518,7 @@ def evaluate_take(
     max_length_gap_s: float = MAX_LENGTH_GAP_S,
     align: bool = False,
     style: Any = None,
+    mode: str | None = None,
 ) -> dict[str, Any]:
     """Run ``model`` on ``audio_path`` through the pipeline and score it against the take (module docstring)."""
     run = run_take(
@@ -523,6 +532,7 @@ def evaluate_take(
         max_length_gap_s=max_length_gap_s,
         align=align,
         style=style,
+        mode=mode,
     )
     return score_run(run, max_lag)
 
@@ -533,7 +543,8 @@ def format_take(result: Mapping[str, Any]) -> str:
     def f(v: Any) -> str:
         return "–" if v is None else f"{v:.3f}"
 
-    lines = [f"{result.get('take')}: {result['frames']} frames at {result['fps']:g} fps"]
+    mode = f", {result['mode']} mode" if result.get("mode") else ""
+    lines = [f"{result.get('take')}: {result['frames']} frames at {result['fps']:g} fps{mode}"]
     if result.get("alignment"):
         a = result["alignment"]
         lines.append(f"  aligned: the take shifted by {a['offset_s']:+.2f} s onto the audio ({a['method']})")

@@ -27,9 +27,13 @@ def metric(type_: str, name: str, value: Any, config: str | None = None) -> dict
 
 
 def metrics_list(
-    model: Mapping[str, Any], baselines: Mapping[str, Any], ratios: Mapping[str, Any]
+    model: Mapping[str, Any],
+    baselines: Mapping[str, Any],
+    ratios: Mapping[str, Any],
+    offline: Mapping[str, Any] | None = None,
 ) -> list[dict]:
-    """The card's ``metrics``: the model's scores, then each baseline's lipsync MAE and its ratio to the model."""
+    """The card's ``metrics``: the model's (streaming) scores, each baseline's lipsync MAE and its ratio to the model,
+    then the offline quality mode's headline scores when there is one."""
     items = [
         metric("mae", "Lipsync-group MAE", model["lipsync_mae"], "lipsync"),
         metric("mae", "MAE (all 52 channels)", model["mae"], "all"),
@@ -54,6 +58,19 @@ def metrics_list(
                 f"lipsync/{name}",
             )
         )
+    if offline is not None:
+        items += [
+            metric("mae", "Offline mode: lipsync-group MAE", offline["lipsync_mae"], "lipsync/offline"),
+            metric(
+                "pearsonr", "Offline mode: jawOpen Pearson r", offline["jaw_open_pearson"], "jawOpen/offline"
+            ),
+            metric(
+                "accuracy",
+                "Offline mode: lip-closure accuracy on /p b m/ frames",
+                offline["lip_closure_accuracy"],
+                "lip_closure/offline",
+            ),
+        ]
     return [m for m in items if m is not None]
 
 
@@ -94,8 +111,11 @@ def format_table(result: Mapping[str, Any]) -> str:
     """A compact text table: model vs baselines, the threshold checks, and the real-voice summary."""
     extra = result["extra"]
     names = list(extra["baselines"])
-    cols = ["model", *names]
+    offline = ["offline"] if "model_offline" in extra else []
+    cols = ["model", *offline, *names]
     scores = {"model": extra["model"], **{n: extra["baselines"][n]["metrics"] for n in names}}
+    if offline:
+        scores["offline"] = extra["model_offline"]
     width = max(len(label) for label, _ in _TABLE_ROWS) + 2
     lines = [
         f"av-lipsync on {result['dataset']['name']} {result['dataset']['split']} "
@@ -107,17 +127,32 @@ def format_table(result: Mapping[str, Any]) -> str:
         lines.append(label.ljust(width) + "".join(_fmt(scores[c].get(key)).rjust(12) for c in cols))
     lines.append(
         "baseline/model MAE".ljust(width)
-        + "".rjust(12)
+        + "".rjust(12) * (1 + len(offline))
         + "".join(_fmt(extra["mae_ratios"][n]["lipsync"]).rjust(12) for n in names)
     )
-    lines.append("thresholds:")
-    for name, check in extra["thresholds"].items():
-        if name == "all_pass":
-            continue
+    if offline:
         lines.append(
-            f"  {name:<32} {_fmt(check['value']):>10}  (bar {check['threshold']:g})  {_fmt(check['pass'])}"
+            "baseline/offline MAE".ljust(width)
+            + "".rjust(24)
+            + "".join(_fmt(extra["mae_ratios_offline"][n]["lipsync"]).rjust(12) for n in names)
         )
-    lines.append(f"  {'all pass':<32} {_fmt(extra['thresholds']['all_pass']):>10}")
+    checks = [("thresholds (streaming):" if offline else "thresholds:", extra["thresholds"])]
+    if offline:
+        checks.append(
+            (
+                f"thresholds (offline, {extra['offline_lookahead_frames']} frames ahead):",
+                extra["thresholds_offline"],
+            )
+        )
+    for title, table in checks:
+        lines.append(title)
+        for name, check in table.items():
+            if name == "all_pass":
+                continue
+            lines.append(
+                f"  {name:<32} {_fmt(check['value']):>10}  (bar {check['threshold']:g})  {_fmt(check['pass'])}"
+            )
+        lines.append(f"  {'all pass':<32} {_fmt(table['all_pass']):>10}")
     rate = extra.get("closure_rate", {})
     if rate:
         lines.append(

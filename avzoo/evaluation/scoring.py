@@ -27,10 +27,19 @@ from avzoo.evaluation.real_voices import jsonable, pool_stats, track_audio_stats
 from avzoo.evaluation.rows import load_corpus_splits, load_test_rows, rows_fps
 from avzoo.metrics.functional.blendshape import blendshape_errors
 
-#: The issue's quality bars on the held-out test split.
+#: The streaming mode's bars on the held-out test split (the real-people issue revised the first issue's 0.015
+#: MAE and 3x baseline ratio: no causal model inside the 100 ms budget can reach them; the causal phone oracle
+#: scores 0.0159). ``None`` skips a bar.
 THRESHOLDS = {
-    "lipsync_mae_max": 0.015,
+    "lipsync_mae_max": 0.018,
     "jaw_open_pearson_min": 0.9,
+    "lip_closure_accuracy_min": 0.90,
+    "baseline_mae_ratio_min": None,
+}
+#: The offline quality mode's bars (the model may see >= 250 ms ahead): the design's validation L1 as MAE.
+OFFLINE_THRESHOLDS = {
+    "lipsync_mae_max": 0.0147,
+    "jaw_open_pearson_min": 0.95,
     "lip_closure_accuracy_min": 0.90,
     "baseline_mae_ratio_min": 3.0,
 }
@@ -102,14 +111,18 @@ def mae_ratios(baseline: Mapping[str, Any], model: Mapping[str, Any]) -> dict[st
     }
 
 
-def check_thresholds(model: Mapping[str, Any], ratios: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Pass/fail of each bar in :data:`THRESHOLDS` (a missing value fails) and ``all_pass``."""
+def check_thresholds(
+    model: Mapping[str, Any],
+    ratios: Mapping[str, Mapping[str, Any]],
+    bars: Mapping[str, float | None] | None = None,
+) -> dict[str, Any]:
+    """Pass/fail of each bar in ``bars`` (default :data:`THRESHOLDS`; a missing value fails) and ``all_pass``."""
 
     def bar(value: Any, threshold: float, at_least: bool) -> dict[str, Any]:
         ok = value is not None and (value >= threshold if at_least else value <= threshold)
         return {"value": value, "threshold": threshold, "pass": bool(ok)}
 
-    t = THRESHOLDS
+    t = THRESHOLDS if bars is None else bars
     out = {
         "lipsync_mae": bar(model["lipsync_mae"], t["lipsync_mae_max"], at_least=False),
         "jaw_open_pearson": bar(model["jaw_open_pearson"], t["jaw_open_pearson_min"], at_least=True),
@@ -117,8 +130,11 @@ def check_thresholds(model: Mapping[str, Any], ratios: Mapping[str, Mapping[str,
             model["lip_closure_accuracy"], t["lip_closure_accuracy_min"], at_least=True
         ),
     }
-    for name, r in ratios.items():
-        out[f"lipsync_mae_ratio_vs_{name}"] = bar(r["lipsync"], t["baseline_mae_ratio_min"], at_least=True)
+    if t.get("baseline_mae_ratio_min") is not None:
+        for name, r in ratios.items():
+            out[f"lipsync_mae_ratio_vs_{name}"] = bar(
+                r["lipsync"], t["baseline_mae_ratio_min"], at_least=True
+            )
     out["all_pass"] = all(v["pass"] for v in out.values())
     return out
 
@@ -231,6 +247,7 @@ def evaluate_baselines(
 
 
 __all__ = [
+    "OFFLINE_THRESHOLDS",
     "RATIO_CAP",
     "THRESHOLDS",
     "check_thresholds",

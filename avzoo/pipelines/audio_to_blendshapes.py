@@ -7,7 +7,10 @@
 
     animate = pipeline("audio-to-blendshapes", model="avzoo/av-lipsync")  # or avzoo/koemorph
     out = animate("speech.wav", emotion="happy", intensity="normal", crisp_mouth=True)
-    out["blendshapes"]  # (T, 52) float32 in [0, 1]; out["names"], out["fps"]
+    out["blendshapes"]  # (T, 52) float32 in [0, 1]; out["names"], out["fps"], out["mode"]
+
+A file is a whole utterance, so the pipeline runs a model's offline quality mode when it has one (``mode=None``;
+``mode="streaming"`` gives what the streamer computes, with its bounded look-ahead).
 
 Inputs: a file path (any format FFmpeg reads), an array with ``sampling_rate=`` (any rate, mono or
 multi-channel), an ``{"array", "sampling_rate"}`` dict (a decoded ``datasets`` Audio value, or transformers'
@@ -44,7 +47,8 @@ class AudioToBlendshapesPipeline(Pipeline):
     ``"normal"``/``"strong"``), ``crisp_mouth`` (False, True or a dict of filter overrides), ``style`` (a
     performer's calibration from ``avzoo calibrate``: a JSON path, dict or ``PerformerStyle``, fitted on this
     model), ``life`` (False, True or an int seed: blinks and brow raises on stressed syllables) and
-    ``sampling_rate`` (for array inputs).
+    ``sampling_rate`` (for array inputs) and ``mode`` (``"offline"``, ``"streaming"`` or None: the model's best
+    for a whole file; families without modes accept only None).
     """
 
     _load_processor = False
@@ -60,13 +64,22 @@ class AudioToBlendshapesPipeline(Pipeline):
         sampling_rate: int | float | None = None,
         style: Any = None,
         life: bool | int | None = None,
+        mode: str | None = None,
         **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
         if kwargs:
             raise ValueError(
                 f"unknown option(s) {sorted(kwargs)}; accepted: emotion, intensity, crisp_mouth, style, life, "
-                "sampling_rate"
+                "sampling_rate, mode"
             )
+        forward: dict[str, Any] = {}
+        postprocess: dict[str, Any] = {} if crisp_mouth is None else {"crisp_mouth": crisp_mouth}
+        if mode is not None:
+            resolve = getattr(self.model, "resolve_mode", None)
+            if resolve is None:
+                raise ValueError(f"this model has no modes; mode={mode!r} cannot apply (leave it None)")
+            # An unknown mode, or offline on a model without it, fails here, before any audio is read.
+            forward["mode"] = postprocess["mode"] = resolve(mode)
         preprocess: dict[str, Any] = {}
         if emotion is not None:
             preprocess["emotion"] = emotion
@@ -74,7 +87,6 @@ class AudioToBlendshapesPipeline(Pipeline):
             preprocess["intensity"] = intensity
         if sampling_rate is not None:
             preprocess["sampling_rate"] = sampling_rate
-        postprocess: dict[str, Any] = {} if crisp_mouth is None else {"crisp_mouth": crisp_mouth}
         if style is not None:
             # Loaded and checked once per call, before any audio is read: a style for another model fails fast.
             style = load_style(style)
@@ -82,7 +94,7 @@ class AudioToBlendshapesPipeline(Pipeline):
             postprocess["style"] = style
         if life is not None:
             postprocess["life"] = life
-        return preprocess, {}, postprocess
+        return preprocess, forward, postprocess
 
     def _audio(self, inputs: Any, sampling_rate: int | float | None) -> tuple[Any, int | float]:
         """Samples and their rate, from any accepted input form."""
@@ -140,7 +152,9 @@ class AudioToBlendshapesPipeline(Pipeline):
         batch = self.feature_extractor(audio, sampling_rate=rate, emotion=emotion, intensity=intensity)
         return dict(batch)
 
-    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+    def _forward(self, model_inputs: dict[str, Any], mode: str | None = None) -> dict[str, Any]:
+        if mode is not None:
+            model_inputs = {**model_inputs, "mode": mode}
         outputs = self.model(**model_inputs)
         return {
             "blendshapes": outputs.blendshapes,
@@ -154,6 +168,7 @@ class AudioToBlendshapesPipeline(Pipeline):
         crisp_mouth: bool | dict = False,
         style: Any = None,
         life: bool | int = False,
+        mode: str | None = None,
     ) -> dict[str, Any]:
         fe = self.feature_extractor
         # Only what was asked for (and what the model gave) is passed on, so a processor that takes just
@@ -166,7 +181,11 @@ class AudioToBlendshapesPipeline(Pipeline):
             crisp_mouth=crisp_mouth,
             **{k: v for k, v in options.items() if v is not None},
         )
-        return {"blendshapes": track, "names": list(fe.blendshape_names), "fps": float(fe.fps)}
+        out = {"blendshapes": track, "names": list(fe.blendshape_names), "fps": float(fe.fps)}
+        resolve = getattr(self.model, "resolve_mode", None)
+        if resolve is not None:  # the mode that ran (None: the model's default)
+            out["mode"] = resolve(mode)
+        return out
 
 
 __all__ = ["TASK", "AudioToBlendshapesPipeline"]

@@ -7,7 +7,18 @@ bit-identical) and trains the expression branch on all 52::
     python -m avzoo.train.av_lipsync corpus_dir=runs/corpus output_dir=runs/avl-p2 phase=2 \\
         init_from=runs/avl-p1/final
 
-Both run unchanged under ``accelerate launch -m avzoo.train.av_lipsync ...``. Audio is augmented
+Phase 3 freezes the whole model and trains the offline quality mode's refiner (``offline_dilations``), which
+sees the lipsync state of the frames ahead::
+
+    python -m avzoo.train.av_lipsync corpus_dir=runs/corpus output_dir=runs/avl-p3 phase=3 \\
+        init_from=runs/avl-p2/final
+
+Phase 3 touches nothing the streaming model computes, so on a CPU it can train on cached states:
+``state_cache_passes=N`` runs the frozen branch once over N augmented passes of the training crops and trains the
+refiner on what it read (each step then costs the refiner alone, ~10x less); without it every step recomputes the
+frozen branch on freshly augmented audio.
+
+All phases run unchanged under ``accelerate launch -m avzoo.train.av_lipsync ...``. Audio is augmented
 on the fly (gain, microphone colouring, reverb, noise, real LibriSpeech talkers in the
 background; :mod:`avzoo.train.augment`) and log-mel is computed per batch, so every epoch sees
 new acoustics for the same labels. The emotion condition comes from the corpus labels; half
@@ -26,8 +37,9 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+import torch
 from datasets import Audio
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.losses import warmup_factor
@@ -36,6 +48,7 @@ from avzoo.models.av_lipsync import (
     AvLipsyncForBlendshapeRegression,
     AvLipsyncLossWeights,
     AvLipsyncProcessor,
+    av_lipsync_loss,
 )
 from avzoo.synth.corpus import load_corpus
 from avzoo.synth.mixtures import coloured_noise
@@ -52,7 +65,12 @@ _DEFAULT_LOSS = AvLipsyncLossWeights()
 class AvLipsyncTrainConfig(TrainConfig):
     corpus_dir: str = "runs/corpus"
     phase: int = 1
-    init_from: str | None = None  # phase 2: the phase-1 model folder; phase 1: a model to continue
+    init_from: str | None = None  # phase 2/3: the model to build on; phase 1: a model to continue
+    # Phase 3: the offline refiner's architecture (AvLipsyncConfig offline_*); a model that has one keeps its own.
+    offline_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 1, 2])
+    offline_hidden_size: int = 128
+    # Phase 3: > 0 trains the refiner on the frozen branch's states of this many augmented passes, computed once.
+    state_cache_passes: int = 0
     max_frames: int = 150  # random crops of 5 s
     min_frames: int = 45
     augment: bool = True
@@ -95,10 +113,16 @@ class AvLipsyncTrainConfig(TrainConfig):
         super().validate()
         if not 0.0 <= self.silence_rate < 1.0:
             raise ValueError(f"silence_rate must be in [0, 1), got {self.silence_rate}")
-        if self.phase not in (1, 2):
-            raise ValueError(f"phase must be 1 or 2, got {self.phase}")
-        if self.phase == 2 and not self.init_from:
-            raise ValueError("phase 2 needs init_from=<phase-1 model folder>")
+        if self.phase not in (1, 2, 3):
+            raise ValueError(f"phase must be 1, 2 or 3, got {self.phase}")
+        if self.phase in (2, 3) and not self.init_from:
+            raise ValueError(f"phase {self.phase} needs init_from=<model folder of the previous phase>")
+        if self.state_cache_passes < 0 or (self.state_cache_passes and self.phase != 3):
+            raise ValueError(
+                f"state_cache_passes is for phase 3 and must be >= 0, got {self.state_cache_passes}"
+            )
+        if self.phase == 3 and not self.offline_dilations:
+            raise ValueError("phase 3 trains the offline refiner: offline_dilations must not be empty")
         if self.loss_velocity_warmup_steps < 0:
             raise ValueError(
                 f"loss_velocity_warmup_steps must be >= 0, got {self.loss_velocity_warmup_steps}"
@@ -289,6 +313,17 @@ def build(config: AvLipsyncTrainConfig):
         processor = AvLipsyncProcessor()
         sample = train_rows.select(range(min(400, len(train_rows))))
         processor.fit_normalization(sample[: len(sample)]["audio"], sampling_rate=processor.sampling_rate)
+    elif config.phase == 3:
+        offline = {}
+        if not AvLipsyncConfig.from_pretrained(config.init_from).has_offline_mode:
+            # A new refiner's head starts at zero, so before training the offline mode equals streaming.
+            offline = {
+                "offline_dilations": list(config.offline_dilations),
+                "offline_hidden_size": config.offline_hidden_size,
+            }
+        model = AvLipsyncForBlendshapeRegression.from_pretrained(config.init_from, **offline, **load)
+        processor = AvLipsyncProcessor.from_pretrained(config.init_from)
+        model.freeze_lipsync()
     else:
         extra = {}
         if config.expression_shared_channels:
@@ -304,6 +339,45 @@ def build(config: AvLipsyncTrainConfig):
     train_ds = LipsyncDataset(train_rows, processor, config, aug, train=True)
     val_ds = LipsyncDataset(val_rows, processor, config, None, train=False)
     return model, processor, train_ds, val_ds
+
+
+STATE_KEYS = ("lipsync_hidden", "lip_logits", "expression_hidden", "labels")
+
+
+class StateCache(Dataset):
+    """Phase 3 on cached states: per crop the frozen branches' states (:meth:`AvLipsyncModel.branch_states`) and
+    the labels."""
+
+    def __init__(self, items: list[dict[str, torch.Tensor]]):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.items[i]
+
+
+def cache_states(
+    model: AvLipsyncForBlendshapeRegression, dataset: LipsyncDataset, passes: int, batch_size: int
+):
+    """:class:`StateCache` of ``passes`` passes over ``dataset`` (epochs 0..passes-1: new augmentation each)."""
+    base = model.av_lipsync
+    items = []
+    for epoch in range(passes):
+        dataset.set_epoch(epoch)
+        for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collate):
+            mask = batch["attention_mask"]
+            with torch.no_grad():
+                states = base.branch_states(batch["input_features"], batch["condition"], mask)
+            for i, n in enumerate(mask.sum(1).tolist()):
+                item = {key: value[i, :n].clone() for key, value in zip(STATE_KEYS, states, strict=False)}
+                items.append({**item, "labels": batch["labels"][i, :n]})
+    return StateCache(items)
+
+
+def _unwrap(model: Any) -> Any:
+    return getattr(model, "module", model)  # DistributedDataParallel
 
 
 class _KeepProcessor:
@@ -327,7 +401,10 @@ class _KeepProcessor:
 def main(argv: list[str] | None = None):
     config = AvLipsyncTrainConfig.from_cli(sys.argv[1:] if argv is None else argv)
     model, processor, train_ds, val_ds = build(config)
+    # Phase 3 scores the whole output: the refiner corrects the lipsync logits under the expression branch's
+    # (frozen) deltas on the shared mouth channels, which phase 2 fitted to the streaming logits.
     branch = "lipsync" if config.phase == 1 else "full"
+    mode = "offline" if config.phase == 3 else "streaming"
 
     def compute_loss(model, batch, state):
         return model(
@@ -338,11 +415,15 @@ def main(argv: list[str] | None = None):
             phone_labels=batch.get("phone_labels") if config.phase == 1 else None,
             loss_weights=config.loss_weights(state.global_step if state.training else None),
             branch=branch,
+            mode=mode,
         ).loss
 
     def compute_metrics(model, batch, state):
         out = model(
-            batch["input_features"], condition=batch["condition"], attention_mask=batch["attention_mask"]
+            batch["input_features"],
+            condition=batch["condition"],
+            attention_mask=batch["attention_mask"],
+            mode=mode,
         )
         pred = out.lipsync_blendshapes if config.phase == 1 else out.blendshapes
         mask = batch["attention_mask"].unsqueeze(-1).float()
@@ -350,10 +431,38 @@ def main(argv: list[str] | None = None):
         err = ((pred - batch["labels"]).abs() * mask)[..., idx].sum((1, 2)) / (mask.sum((1, 2)) * len(idx))
         return {"lipsync_mae": err}
 
-    trainable = None if config.phase == 1 else "av_lipsync.expression*"
+    trainable = {1: None, 2: "av_lipsync.expression*", 3: "av_lipsync.offline*"}[config.phase]
+    collate_fn = collate
+    if config.state_cache_passes:
+        train_ds = cache_states(model, train_ds, config.state_cache_passes, config.batch_size)
+        val_ds = cache_states(model, val_ds, 1, config.per_device_eval_batch_size)
+        collate_fn = SequenceCollator(sequence_keys=list(STATE_KEYS))
+
+        def outputs(model, batch):
+            states = [batch[key] for key in STATE_KEYS[:3]]
+            return _unwrap(model).av_lipsync.outputs_from_states(
+                *states, attention_mask=batch["attention_mask"], mode="offline"
+            )
+
+        def compute_loss(model, batch, state):
+            weights = config.loss_weights(state.global_step if state.training else None)
+            out = outputs(model, batch)
+            return av_lipsync_loss(
+                out, batch["labels"], batch["attention_mask"], _unwrap(model).config, weights, "full"
+            ).loss
+
+        def compute_metrics(model, batch, state):
+            pred = outputs(model, batch).blendshapes
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            idx = _unwrap(model).config.channel_indices(_unwrap(model).config.lipsync_channels)
+            err = ((pred - batch["labels"]).abs() * mask)[..., idx].sum((1, 2)) / (
+                mask.sum((1, 2)) * len(idx)
+            )
+            return {"lipsync_mae": err}
+
     keep = _KeepProcessor(processor, config.output_dir)
     result = train(
-        model, train_ds, val_ds, config, collate, compute_loss, compute_metrics,
+        model, train_ds, val_ds, config, collate_fn, compute_loss, compute_metrics,
         trainable_filter=trainable, callbacks=[keep],
     )  # fmt: skip
     keep.write()

@@ -49,6 +49,13 @@ class AvLipsyncConfig(PreTrainedConfig):
     expression channels + shared deltas): the same kind of stack.
         expression_hidden_size (64), expression_kernel_size (3), expression_dilations ((1, 2, 4, 8, 16)).
 
+    Offline quality mode (``offline_dilations``, default empty = none):
+        A non-causal refiner over the finished lipsync state and logits: centred dilated convs (one residual block
+        per entry, width ``offline_hidden_size`` (128), kernel ``offline_kernel_size`` (3, odd)) that add a
+        (zero-initialised) correction to the lipsync logits. Output frame ``t`` then sees input frames up to
+        ``t + offline_lookahead_frames`` = ``lookahead_frames + (kernel - 1) / 2 * sum(offline_dilations)``. One
+        checkpoint serves both modes: streaming never runs the refiner.
+
     Other:
         dropout (0.1): inside the residual blocks.
         head_bias_init (-3.0): initial output logit, so an untrained model starts near the rest pose.
@@ -88,6 +95,9 @@ class AvLipsyncConfig(PreTrainedConfig):
         default_factory=lambda: {"mouthPressLeft": 0.25, "mouthPressRight": 0.25}
     )
     phone_labels_vocab: list[str] | tuple[str, ...] = ()
+    offline_dilations: list[int] | tuple[int, ...] = ()
+    offline_hidden_size: int = 128
+    offline_kernel_size: int = 3
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
@@ -99,8 +109,9 @@ class AvLipsyncConfig(PreTrainedConfig):
             "shared_channels",
             "lipsync_dilations",
             "expression_dilations",
+            "offline_dilations",
         ):
-            setattr(self, name, list(getattr(self, name)))
+            setattr(self, name, list(getattr(self, name) or ()))
         self.lip_seal = bool(self.lip_seal)
         self.lip_seal_floor = {str(k): float(v) for k, v in dict(self.lip_seal_floor or {}).items()}
         self.phone_labels_vocab = [str(p) for p in self.phone_labels_vocab or ()]
@@ -142,8 +153,18 @@ class AvLipsyncConfig(PreTrainedConfig):
             "lipsync_kernel_size",
             "expression_hidden_size",
             "expression_kernel_size",
+            "offline_hidden_size",
+            "offline_kernel_size",
         ):
             positive_int(name)
+        if self.offline_kernel_size % 2 == 0:
+            raise ValueError(
+                f"offline_kernel_size must be odd (a centred conv), got {self.offline_kernel_size}"
+            )
+        if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in self.offline_dilations):
+            raise ValueError(
+                f"offline_dilations must be positive integers (empty: no offline mode), got {self.offline_dilations!r}"
+            )
         if self.condition_dim <= len(CONDITION_EXTRA):
             raise ValueError(
                 f"condition_dim ({self.condition_dim}) must be the number of emotion labels + 4 (valence, "
@@ -192,6 +213,16 @@ class AvLipsyncConfig(PreTrainedConfig):
     @property
     def lookahead_ms(self) -> float:
         return 1000.0 * self.lookahead_frames / float(self.fps)
+
+    @property
+    def has_offline_mode(self) -> bool:
+        """Whether the checkpoint carries the offline refiner (``offline_dilations`` non-empty)."""
+        return bool(self.offline_dilations)
+
+    @property
+    def offline_lookahead_frames(self) -> int:
+        """Input frames past output frame ``t`` that the offline mode sees (streaming's when there is none)."""
+        return self.lookahead_frames + (self.offline_kernel_size - 1) // 2 * sum(self.offline_dilations)
 
     def channel_indices(self, names: Sequence[str]) -> list[int]:
         """Positions of channel ``names`` in ``blendshape_names``."""

@@ -14,7 +14,10 @@ later. The condition of frame ``t`` enters at position ``t + L`` (it is delayed 
 at frame ``t`` acts from output frame ``t`` on. Streaming (:meth:`AvLipsyncModel.init_stream`,
 :meth:`AvLipsyncModel.stream_step`) carries each causal conv's last inputs and the condition queue, and outputs
 frame ``t`` once feature frame ``t + L`` has arrived; ``final=True`` feeds the ``L`` closing zero frames, so the
-concatenated stream equals the offline output.
+concatenated stream equals ``forward(mode="streaming")``.
+
+Offline quality mode (``config.offline_dilations``): a non-causal refiner corrects the lipsync logits from the
+whole utterance's lipsync state (see :class:`AvLipsyncOfflineRefiner`); the streamer never runs it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from transformers.utils.generic import can_return_tuple
 
 from .configuration_av_lipsync import AvLipsyncConfig
 from .loss_av_lipsync import AvLipsyncLossWeights, av_lipsync_loss
+
+#: What ``forward(mode=...)`` accepts.
+MODES = ("offline", "streaming")
 
 #: Prosody features per frame computed from the log-mel: mean, standard deviation, four band means.
 NUM_PROSODY = 6
@@ -115,6 +121,56 @@ class AvLipsyncStack(nn.Module):
             h, cache = block.step(h, cache)
             new.append(cache)
         return self.norm(h), new
+
+
+class AvLipsyncOfflineBlock(nn.Module):
+    """Pre-norm residual block over a whole utterance: like :class:`AvLipsyncBlock` with a centred conv."""
+
+    def __init__(self, hidden_size: int, kernel_size: int, dilation: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden_size)
+        self.conv = nn.Conv1d(
+            hidden_size,
+            hidden_size,
+            kernel_size,
+            dilation=dilation,
+            padding=dilation * (kernel_size - 1) // 2,
+        )
+        self.act = nn.GELU()
+        self.proj = nn.Linear(hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # Right padding reads as the zeros past a lone utterance's end, so batching cannot change a clip's output.
+        h = self.conv((self.norm(x) * mask).transpose(1, 2)).transpose(1, 2)
+        return x + self.dropout(self.proj(self.act(h)))
+
+
+class AvLipsyncOfflineRefiner(nn.Module):
+    """Offline quality mode: (lipsync hidden, lipsync logits) of the whole utterance → corrected logits.
+
+    It sees ``(kernel - 1) / 2 * sum(offline_dilations)`` frames past the streaming look-ahead, which the labels'
+    anticipatory coarticulation needs. The head starts at zero, so a fresh refiner returns the streaming logits.
+    """
+
+    def __init__(self, config: AvLipsyncConfig):
+        super().__init__()
+        logits = len(config.lipsync_channels) + int(config.lip_seal)
+        size = config.offline_hidden_size
+        self.input = nn.Linear(config.lipsync_hidden_size + logits, size)
+        self.blocks = nn.ModuleList(
+            AvLipsyncOfflineBlock(size, config.offline_kernel_size, d, config.dropout)
+            for d in config.offline_dilations
+        )
+        self.norm = nn.LayerNorm(size)
+        self.head = nn.Linear(size, logits)
+        self.head._init_role = "zero"
+
+    def forward(self, hidden: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.input(torch.cat([hidden, logits], dim=-1))
+        for block in self.blocks:
+            h = block(h, mask)
+        return logits + self.head(self.norm(h))
 
 
 class AvLipsyncLipsyncBranch(nn.Module):
@@ -256,6 +312,7 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         super().__init__(config)
         self.lipsync = AvLipsyncLipsyncBranch(config)
         self.expression = AvLipsyncExpressionBranch(config)
+        self.offline = AvLipsyncOfflineRefiner(config) if config.has_offline_mode else None
         index = {n: i for i, n in enumerate(config.blendshape_names)}
         lip = [index[n] for n in config.lipsync_channels]
         expr = [index[n] for n in config.expression_channels]
@@ -378,10 +435,12 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
         expr_probs = torch.sigmoid(self.expression.head(expression_hidden))
         zero = lip_probs.new_zeros(*lip_probs.shape[:-1], 1)
         blendshapes = torch.cat([full_lip, expr_probs, zero], dim=-1)[..., self._gather]
-        lipsync_only = torch.cat([lip_probs, torch.zeros_like(expr_probs), zero], dim=-1)[
-            ..., self._gather_lipsync_only
-        ]
-        return blendshapes, lipsync_only, seal_logits
+        return blendshapes, self._lipsync_only(lip_probs), seal_logits
+
+    def _lipsync_only(self, lip_probs: torch.Tensor) -> torch.Tensor:
+        """(B, T, lipsync channels) probabilities → (B, T, 52) with every other channel at rest (0)."""
+        rest = lip_probs.new_zeros(*lip_probs.shape[:-1], len(self.config.expression_channels) + 1)
+        return torch.cat([lip_probs, rest], dim=-1)[..., self._gather_lipsync_only]
 
     def _seal(self, lip_probs: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
         """Sealed lips in ARKit terms: ``mouthClose = p * jawOpen``, floor channels at least ``p * floor``."""
@@ -408,57 +467,112 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
                 hidden, caches = self.lipsync.stack.step(features, caches)
             return hidden, self.lipsync.head(hidden), caches
 
-    def compute(
-        self, features: torch.Tensor, condition: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """The offline computation on checked tensors (also what the ONNX export traces).
+    def resolve_mode(self, mode: str | None) -> str:
+        """``"offline"`` or ``"streaming"``; None picks offline when the checkpoint has it."""
+        if mode is None:
+            return "offline" if self.offline is not None else "streaming"
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES} or None, got {mode!r}")
+        if mode == "offline" and self.offline is None:
+            raise ValueError(
+                "this checkpoint has no offline quality mode (config.offline_dilations is empty); use "
+                "mode='streaming' or None"
+            )
+        return mode
 
-        Returns (blendshapes, lipsync-only blendshapes, lipsync hidden, expression hidden, seal logits or None),
-        all (B, T, ...).
-        """
+    def _branch_states(
+        self, features: torch.Tensor, condition: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Both stacks over checked tensors → (lipsync hidden, lipsync logits, expression hidden), all (B, T, ...)."""
         lookahead = self.lookahead_frames
         # L closing zero frames after the features; frame t's condition moves to position t + L.
         features = nn.functional.pad(features, (0, 0, 0, lookahead))
         condition = nn.functional.pad(condition, (0, 0, lookahead, 0))
         lipsync_hidden, lip_logits, _ = self._lipsync(features)
         expression_hidden = self.expression.stack(self._expression_input(features, condition, lipsync_hidden))
-        lipsync_hidden = lipsync_hidden[:, lookahead:]
-        expression_hidden = expression_hidden[:, lookahead:]
-        blendshapes, lipsync_only, seal_logits = self._assemble(lip_logits[:, lookahead:], expression_hidden)
+        return lipsync_hidden[:, lookahead:], lip_logits[:, lookahead:], expression_hidden[:, lookahead:]
+
+    def _heads(
+        self,
+        lipsync_hidden: torch.Tensor,
+        lip_logits: torch.Tensor,
+        expression_hidden: torch.Tensor,
+        offline: bool = False,
+        mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Branch states → (blendshapes, lipsync-only blendshapes, seal logits or None); ``offline`` refines first."""
+        if offline:
+            if mask is None:
+                mask = lipsync_hidden.new_ones(*lipsync_hidden.shape[:2], 1)
+            lip_logits = self.offline(lipsync_hidden, lip_logits, mask)
+        return self._assemble(lip_logits, expression_hidden)
+
+    def compute(
+        self,
+        features: torch.Tensor,
+        condition: torch.Tensor,
+        offline: bool = False,
+        mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The whole-utterance computation on checked tensors (the streaming one is what the ONNX export traces).
+
+        ``offline`` runs the refiner on the lipsync logits; ``mask`` (B, T, 1) marks real frames for it.
+        Returns (blendshapes, lipsync-only blendshapes, lipsync hidden, expression hidden, seal logits or None),
+        all (B, T, ...).
+        """
+        lipsync_hidden, lip_logits, expression_hidden = self._branch_states(features, condition)
+        blendshapes, lipsync_only, seal_logits = self._heads(
+            lipsync_hidden, lip_logits, expression_hidden, offline, mask
+        )
         return blendshapes, lipsync_only, lipsync_hidden, expression_hidden, seal_logits
 
-    @can_return_tuple
-    def forward(
+    def _checked_inputs(
+        self, input_features: Any, condition: Any, attention_mask: Any
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(features, condition, mask (B, T, 1) or None), checked, with padded frames zeroed."""
+        features = self._check_features(input_features)
+        batch, frames, _ = features.shape
+        condition = self._check_condition(condition, batch, frames, features)
+        if attention_mask is None:
+            return features, condition, None
+        attention_mask = torch.as_tensor(attention_mask, device=features.device)
+        if attention_mask.shape != (batch, frames):
+            raise ValueError(
+                f"attention_mask must be (batch, frames) = ({batch}, {frames}), got {tuple(attention_mask.shape)}"
+            )
+        mask = attention_mask.to(features.dtype)[..., None]
+        # Padding reads as the zeros a lone utterance is padded with, so it cannot leak into real frames.
+        return features * mask, condition * mask, mask
+
+    def branch_states(
         self,
         input_features: torch.Tensor,
         condition: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
-        **kwargs,
-    ) -> AvLipsyncOutput:
-        """Blendshapes for a batch of utterances.
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The streaming stacks' states (lipsync hidden, lipsync logits, expression hidden), before any head.
 
-        Args:
-            input_features: (B, T, n_mels) normalised log-mel at ``fps`` (from :class:`AvLipsyncProcessor`).
-            condition: (B, T, C) or (B, C) emotion condition (``AvLipsyncProcessor.condition_for``); default zeros
-                (neutral).
-            attention_mask: (B, T), 1 on real frames, 0 on right padding.
+        :meth:`outputs_from_states` turns them into ``forward``'s outputs; the recipe caches them to train the
+        offline refiner alone (phase 3), since nothing before it changes.
         """
-        features = self._check_features(input_features)
-        batch, frames, _ = features.shape
-        condition = self._check_condition(condition, batch, frames, features)
+        features, condition, _ = self._checked_inputs(input_features, condition, attention_mask)
+        return self._branch_states(features, condition)
+
+    def outputs_from_states(
+        self,
+        lipsync_hidden: torch.Tensor,
+        lip_logits: torch.Tensor,
+        expression_hidden: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        mode: str | None = None,
+    ) -> AvLipsyncOutput:
+        """:meth:`branch_states` → the outputs of ``forward`` (same arguments, same mode rule)."""
+        offline = self.resolve_mode(mode) == "offline"
         mask = None
         if attention_mask is not None:
-            attention_mask = torch.as_tensor(attention_mask, device=features.device)
-            if attention_mask.shape != (batch, frames):
-                raise ValueError(
-                    f"attention_mask must be (batch, frames) = ({batch}, {frames}), got {tuple(attention_mask.shape)}"
-                )
-            mask = attention_mask.to(features.dtype)[..., None]
-            # Padding reads as the zeros a lone utterance is padded with, so it cannot leak into real frames.
-            features = features * mask
-            condition = condition * mask
-        blendshapes, lipsync_only, lipsync_hidden, expression_hidden, seal_logits = self.compute(
-            features, condition
+            mask = torch.as_tensor(attention_mask, device=lip_logits.device).to(lip_logits.dtype)[..., None]
+        blendshapes, lipsync_only, seal_logits = self._heads(
+            lipsync_hidden, lip_logits, expression_hidden, offline, mask
         )
         if mask is not None:
             blendshapes = blendshapes * mask
@@ -475,6 +589,30 @@ class AvLipsyncModel(AvLipsyncPreTrainedModel):
             seal_logits=seal_logits,
             phone_logits=phone_logits,
         )
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        mode: str | None = None,
+        **kwargs,
+    ) -> AvLipsyncOutput:
+        """Blendshapes for a batch of utterances.
+
+        Args:
+            input_features: (B, T, n_mels) normalised log-mel at ``fps`` (from :class:`AvLipsyncProcessor`).
+            condition: (B, T, C) or (B, C) emotion condition (``AvLipsyncProcessor.condition_for``); default zeros
+                (neutral).
+            attention_mask: (B, T), 1 on real frames, 0 on right padding.
+            mode: ``"streaming"`` (look-ahead ``lookahead_frames``, what the streamer computes), ``"offline"``
+                (the refiner; look-ahead ``config.offline_lookahead_frames``) or None: offline when the checkpoint
+                has it.
+        """
+        self.resolve_mode(mode)  # a bad mode fails before any work
+        states = self.branch_states(input_features, condition, attention_mask)
+        return self.outputs_from_states(*states, attention_mask=attention_mask, mode=mode)
 
     # --- streaming -----------------------------------------------------------------------------------------------
 
@@ -600,6 +738,7 @@ class AvLipsyncForBlendshapeRegression(AvLipsyncPreTrainedModel):
         phone_labels: torch.Tensor | None = None,
         loss_weights: AvLipsyncLossWeights | None = None,
         branch: str = "full",
+        mode: str | None = None,
         **kwargs,
     ) -> AvLipsyncRegressionOutput:
         """Blendshapes and, with ``labels`` (B, T, 52), the training loss.
@@ -611,7 +750,7 @@ class AvLipsyncForBlendshapeRegression(AvLipsyncPreTrainedModel):
             branch: ``"full"`` scores ``blendshapes`` on all channels; ``"lipsync"`` scores the lipsync branch
                 alone on the lipsync channels (phase 1).
         """
-        out = self.av_lipsync(input_features, condition=condition, attention_mask=attention_mask)
+        out = self.av_lipsync(input_features, condition=condition, attention_mask=attention_mask, mode=mode)
         loss = None
         if labels is not None:
             loss = av_lipsync_loss(
