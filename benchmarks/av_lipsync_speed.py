@@ -151,6 +151,9 @@ def main() -> None:
         args.repeats,
     )
     result["offline"] = {
+        "mode": out.get(
+            "mode"
+        ),  # the pipeline's default for a file: the offline quality mode where there is one
         "frames": len(out["blendshapes"]),
         "pipeline_seconds": pipe_time,
         "feature_seconds": fe_time,

@@ -180,7 +180,7 @@ def test_every_family_with_release_hooks_has_them_and_a_card_template():
 # --- the av-lipsync card -------------------------------------------------------------------------------------------
 
 
-def fake_eval(failing: bool = False) -> dict:
+def fake_eval(failing: bool = False, offline: bool = False) -> dict:
     model = {
         "lipsync_mae": 0.0123,
         "mae": 0.0301,
@@ -226,6 +226,20 @@ def fake_eval(failing: bool = False) -> dict:
             "model_crisp_mouth": {**model, "jitter_ratio": 1.01},
             "baselines": {"mean_pose": baseline, "rms_jaw": baseline},
             "real_voices": {"summary": {"all": {"files": 5, "jaw_rms_r": 0.61}, "note": "not a source"}},
+            **(
+                {
+                    "model_offline": {**model, "lipsync_mae": 0.0111, "jaw_open_pearson": 0.96},
+                    "offline_lookahead_frames": 20,
+                    "thresholds_offline": {
+                        "lipsync_mae": bar(0.0111, 0.0147, False),
+                        "jaw_open_pearson": bar(0.96, 0.95, True),
+                        "lipsync_mae_ratio_vs_mean_pose": bar(2.5, 3.0, True),
+                        "all_pass": False,
+                    },
+                }
+                if offline
+                else {}
+            ),
         },
     }
 
@@ -271,7 +285,7 @@ SECTIONS = [
     "## Model description",
     "## Benchmarks",
     "### Quality bars",
-    "### Against baselines (same run, same frames)",
+    "### Against baselines and the label ceilings (same run, same frames)",
     "### Lip-seal head",
     "### crisp_mouth (validation-calibrated; scored on test)",
     "### Real voices (no labels: behaviour checks)",
@@ -299,8 +313,9 @@ def test_av_lipsync_card_from_fake_evaluation(card_inputs):
     headings = [line for line in card.splitlines() if line.startswith("#")]
     assert [h for h in headings if h in SECTIONS] == SECTIONS
     assert "It meets every quality bar of the project" in card
-    assert "| lipsync_mae | 0.0123 | 0.015 | pass |" in card
+    assert "| streaming | lipsync_mae | 0.0123 | 0.015 | pass |" in card
     assert "| jawOpen Pearson r | 0.9300 | 0.9300 | – | – |" in card  # NaN baseline cells
+    assert "Offline quality mode" not in card and "| offline |" not in card  # a checkpoint without it
     assert "| all | 5 | 0.6100 | – | – | – | – |" in card and "| note |" not in card
     assert "0.3 (closure 0.900, open 0.990), 0.35 (closure 0.950, open 0.985)" in card
     assert "Gaussian σ = 1.5, gate edges 0.1–0.4, scale\n1.2; closure seal off" in card
@@ -317,8 +332,17 @@ def test_av_lipsync_card_from_fake_evaluation(card_inputs):
 
     (bundle / "eval_results.json").write_text(json.dumps(fake_eval(failing=True)))
     card = rel.render_card(family, results_dir=results)
-    assert card.count("It misses these quality bars: lipsync_mae (see Benchmarks).") == 2
-    assert "| lipsync_mae | 0.0456 | 0.015 | **fail** |" in card
+    assert card.count("It misses these quality bars: streaming lipsync_mae (see Benchmarks).") == 2
+    assert "| streaming | lipsync_mae | 0.0456 | 0.015 | **fail** |" in card
+
+    (bundle / "eval_results.json").write_text(json.dumps(fake_eval(offline=True)))
+    AvLipsyncConfig(**TINY, offline_dilations=[1, 2]).save_pretrained(bundle)
+    card = rel.render_card(family, results_dir=results)
+    assert "It misses these quality bars: offline lipsync_mae_ratio_vs_mean_pose (see Benchmarks)." in card
+    assert "| offline | lipsync_mae | 0.0111 | 0.0147 | pass |" in card
+    assert "| jawOpen Pearson r | 0.9300 | 0.9300 | 0.9600 | – | – |" in card
+    assert "**Offline quality mode**" in card and "sees 20 frames (667 ms) ahead" in card
+    assert "Phase 3 freezes both and trains the offline refiner" in card
 
 
 def test_av_lipsync_card_lists_training_runs_and_records_them(card_inputs):
@@ -364,6 +388,16 @@ def test_av_lipsync_card_lists_training_runs_and_records_them(card_inputs):
     recorded = json.loads((results / hooks.TRAINING_RUNS).read_text())
     assert recorded["runs"] == variables["training"]["runs"]
     assert rel.render_card(family, results_dir=results) == card  # later re-renders read the record
+
+    # A run that continues the bundled checkpoint itself (phase 3 on the release) extends the recorded history.
+    p3 = tmp_path / "p3"
+    p3.mkdir()
+    bundled = REPO / "avzoo" / "pretrained" / "av-lipsync"
+    config = {"corpus_dir": str(corpus), "phase": 3, "init_from": str(bundled), "num_epochs": 1}
+    (p3 / "train_config.json").write_text(json.dumps({**config, "batch_size": 4, "learning_rate": 0.001}))
+    extended = hooks.training_runs([p3], results)
+    assert [r["name"] for r in extended["runs"]] == ["p1", "p2", "p3"]
+    assert extended["runs"][-1]["init_from"] == "av-lipsync" and "corpus-x" in extended["corpora"]
 
 
 def test_bundled_card_is_the_rendered_one():

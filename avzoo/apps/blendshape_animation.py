@@ -324,6 +324,9 @@ class Animation:
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
     style: str | None = None  #: the performer style applied (its file name), None without one
     life: bool | int = False  #: upper-face life: False, or True / the int seed it ran with
+    mode: str | None = (
+        None  #: the model mode the pipeline ran (av-lipsync: offline for an upload), if it names one
+    )
 
     @property
     def seconds(self) -> float:
@@ -332,7 +335,7 @@ class Animation:
     def summary(self) -> str:
         """One line for the page: what was made and how long each stage took."""
         t = self.timings
-        extras = ""
+        extras = f", {self.mode} mode" if self.mode else ""
         if self.style is not None:
             extras += f", style {self.style}"
         if self.life is not False:
@@ -612,7 +615,9 @@ def animate(
     timings = {"load": time.perf_counter() - start}
 
     t = time.perf_counter()
-    blendshapes, fps = _check_prediction(predictor(speech, emotion, intensity, **options), model)
+    output = predictor(speech, emotion, intensity, **options)
+    blendshapes, fps = _check_prediction(output, model)
+    mode = output.get("mode") if isinstance(output, Mapping) else None
     timings["model"] = time.perf_counter() - t
 
     out = Path(out_dir) if out_dir is not None else _output_dir()
@@ -647,6 +652,7 @@ def animate(
         timings=timings,
         style=None if performer is None else _style_name(style),
         life=life,
+        mode=mode,
     )
 
 
