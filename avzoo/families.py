@@ -120,6 +120,22 @@ FAMILIES: tuple[Family, ...] = (
         space="attention-maps",
         ui="avzoo.apps.attention_maps:build_ui",
     ),
+    Family(
+        id="text-vad",
+        title="Text VAD",
+        description=(
+            "A sentence to valence, arousal, dominance and one of 8 emotions: a tiny ALBERT distilled from a "
+            "MiniLM teacher; drives av-lipsync's expression from the script it speaks."
+        ),
+        io="English text → valence/arousal/dominance + 8 emotions",
+        space="blendshape-animation",
+        ui="avzoo.apps.blendshape_animation:build_ui",
+        models="avzoo.models.text_vad",
+        pipeline=("text-to-vad", "avzoo.pipelines.text_to_vad:TextToVadPipeline"),
+        recipe="avzoo.train.text_vad",
+        evaluation="avzoo.evaluation.text_vad",
+        release="avzoo.release.text_vad",
+    ),
 )
 
 

@@ -468,7 +468,8 @@ def test_seal_floor_choice_trades_closures_against_false_closures(monkeypatch):
     closure = {0.25: 0.90, 0.3: 0.93, 0.35: 0.95, 0.4: 0.96, 0.45: 0.96, 0.5: 0.97}
     opened = {0.25: 0.99, 0.3: 0.99, 0.35: 0.99, 0.4: 0.99, 0.45: 0.99, 0.5: 0.98}
 
-    def predict_rows(model_, processor, rows):
+    def predict_rows(model_, processor, rows, mode=None):
+        assert mode is None  # a model without the offline mode is calibrated as it runs
         return [model_.config.lip_seal_floor["mouthPressLeft"]]
 
     def score_rows(predictions, rows):

@@ -19,7 +19,7 @@ from browser import (  # noqa: F401
 from avzoo.apps import zoo
 from avzoo.apps.registry import FAMILIES, PRETRAINED_DIR, Family, family_status, get_family, statuses
 
-FIVE = ["av-lipsync", "koemorph", "av-fer", "av-separator", "text-audio-emotion"]
+SIX = ["av-lipsync", "koemorph", "av-fer", "av-separator", "text-audio-emotion", "text-vad"]
 FAKE_UI = """
 import gradio as gr
 
@@ -87,8 +87,8 @@ def fake_family(
 # --- registry -------------------------------------------------------------------------------------
 
 
-def test_registry_holds_the_five_families_with_their_spaces():
-    assert [f.id for f in FAMILIES] == FIVE
+def test_registry_holds_the_six_families_with_their_spaces():
+    assert [f.id for f in FAMILIES] == SIX
     spaces = {f.id: f.space for f in FAMILIES}
     assert spaces == {
         "av-lipsync": "blendshape-animation",
@@ -96,6 +96,7 @@ def test_registry_holds_the_five_families_with_their_spaces():
         "av-fer": "fer",
         "av-separator": "speech-separation",
         "text-audio-emotion": "attention-maps",
+        "text-vad": "blendshape-animation",
     }
     for f in FAMILIES:
         assert f.hub_id == f"avzoo/{f.id}"
@@ -252,7 +253,7 @@ def test_zoo_landing_page_renders_in_chromium(chrome, screenshot):
     assert zoo.TAGLINE in text
     n_off = sum(not s.available for s in status_list)
     assert text.count("Not available yet") == n_off
-    assert f"{len(status_list) - n_off} of 5 families available" in text
+    assert f"{len(status_list) - n_off} of {len(FAMILIES)} families available" in text
     assert shot.stat().st_size > 10_000  # a real rendered page, not a blank PNG
 
 
