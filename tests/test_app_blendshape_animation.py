@@ -1,6 +1,7 @@
-"""The blendshape-animation Space: the request without UI, its errors, performer styles and upper-face life,
-gradio_client, the zoo tab, the Space folder, and the page in headless chromium. Uses a tiny randomly initialised
-av-lipsync checkpoint."""
+"""The blendshape-animation Space: the request without UI, its errors, performer styles, upper-face life and the
+expression from a text, gradio_client, the zoo tab, the Space folder, and the page in headless chromium. Uses a tiny
+randomly initialised av-lipsync checkpoint; the text tests use the bundled text-vad, and those that measure the face
+the bundled av-lipsync (they skip without it)."""
 
 from __future__ import annotations
 
@@ -429,6 +430,12 @@ def test_predictor_runs_torch_single_threaded_and_restores_the_setting(predictor
         ({"life": 0.5}, r"life must be True/False or a whole-number seed"),
         ({"life": "yes"}, r"life must be True/False or a whole-number seed"),
         ({"style": 3}, r"style must be a path, a dict or a PerformerStyle, got int"),
+        ({"text": 42}, r"text must be a string \(the sentence being spoken\) or None, got int"),
+        ({"text": b"so happy"}, r"text must be a string .* got bytes"),
+        ({"text": ["so", "happy"]}, r"text must be a string .* got list"),
+        ({"text": "ha " * 1000}, r"the text is 3000 characters long; at most 2000 are accepted"),
+        # a text replaces the emotion, but a wrong emotion name is still refused
+        ({"text": "I'm so happy!", "emotion": "joyful"}, r"unknown emotion 'joyful'"),
     ],
 )
 def test_bad_arguments_get_a_clear_error(predictors, speech_wav, kwargs, message):
@@ -504,6 +511,86 @@ def test_load_predictors_explains_missing_checkpoints(model_dir, tmp_path, monke
     assert list(ba.load_predictors({"av-lipsync": model_dir})) == ["av-lipsync"]
 
 
+# --- expression from a text -------------------------------------------------------------------------
+
+SMILE = indices(["mouthSmileLeft", "mouthSmileRight"])
+HAPPY_TEXT = "We won! I can't believe it, this is wonderful!"
+SAD_TEXT = "I miss her so much, everything feels empty now."
+
+
+@pytest.fixture(scope="module")
+def bundled_predictor():
+    """The bundled av-lipsync (the text-vad checkpoint must be bundled too); skips without them."""
+    folder = get_family("av-lipsync").checkpoint
+    if not ba._is_checkpoint(folder) or not ba._is_checkpoint(ba.TEXT_MODEL_DIR):
+        pytest.skip("needs the bundled av-lipsync and text-vad checkpoints")
+    return ba.load_predictors({"av-lipsync": folder})["av-lipsync"]
+
+
+@pytest.fixture(scope="module")
+def plain_wav(tmp_path_factory) -> Path:
+    """A sentence said flatly by espeak-ng: the voice carries no emotion, so the face's comes from the text."""
+    from avzoo.synth.speech import synthesize
+
+    utt = synthesize("I got the letter this morning and read it twice.", voice="en-us+m3")
+    return save_audio(tmp_path_factory.mktemp("plain") / "letter.wav", utt.audio, utt.sampling_rate)
+
+
+def test_a_happy_text_smiles_and_a_sad_one_does_not_with_the_bundled_models(
+    bundled_predictor, plain_wav, tmp_path
+):
+    def run(text, emotion="neutral", intensity=0.8):
+        return ba.animate(
+            plain_wav, emotion, intensity, predictor=bundled_predictor, text=text, size=64, out_dir=tmp_path
+        )
+
+    happy, sad = run(HAPPY_TEXT), run(SAD_TEXT)
+    assert max(happy.text_emotion, key=happy.text_emotion.get) == happy.emotion == "happy"
+    assert max(sad.text_emotion, key=sad.text_emotion.get) == sad.emotion == "sad"
+    assert set(happy.text_emotion) == set(ba.EMOTIONS) and happy.text == HAPPY_TEXT
+    assert abs(sum(happy.text_emotion.values()) - 1) < 1e-4
+    # The same flat voice: the mouth corners follow the text. Measured 0.45 vs 0.04 (difference 0.41).
+    smile_happy, smile_sad = happy.blendshapes[:, SMILE].mean(), sad.blendshapes[:, SMILE].mean()
+    assert smile_happy - smile_sad > 0.25, (smile_happy, smile_sad)
+    assert "happy from the text" in happy.summary() and "sad from the text" in sad.summary()
+    assert happy.video.name == "av-lipsync-text-happy.mp4" and "text" in happy.timings
+
+    # The emotion menu is ignored when there is a text; the intensity still applies.
+    np.testing.assert_array_equal(run(HAPPY_TEXT, emotion="angry").blendshapes, happy.blendshapes)
+    assert run(HAPPY_TEXT, intensity=0.2).blendshapes[:, SMILE].mean() < smile_happy - 0.05
+    # The text's mix is what the pipeline gets as emotion=
+    expected = bundled_predictor(happy.audio, happy.text_emotion, 0.8)["blendshapes"]
+    np.testing.assert_allclose(happy.blendshapes, np.clip(expected, 0, 1), atol=1e-6)
+
+
+@pytest.mark.parametrize("text", ["😀🎉🥳", "...!?", " 👍 "])
+def test_a_text_without_words_gives_the_neutral_face(predictors, speech_wav, tmp_path, text):
+    predict = predictors["av-lipsync"]
+    result = ba.animate(speech_wav, "happy", 0.8, predictor=predict, text=text, out_dir=tmp_path)
+    assert result.text == text and result.text_emotion is None and result.emotion == "neutral"
+    assert "neutral: the text has no words" in result.summary()
+    neutral = predict(result.audio, None, 0.8)["blendshapes"]  # the all-zeros condition
+    np.testing.assert_allclose(result.blendshapes, np.clip(neutral, 0, 1), atol=1e-6)
+
+
+@pytest.mark.parametrize("text", [None, "", "  \n\t "])
+def test_no_text_or_a_blank_one_leaves_the_emotion_menu_in_charge(predictors, speech_wav, tmp_path, text):
+    predict = predictors["av-lipsync"]
+    result = ba.animate(speech_wav, "sad", 0.8, predictor=predict, text=text, out_dir=tmp_path)
+    plain = ba.animate(speech_wav, "sad", 0.8, predictor=predict, out_dir=tmp_path)
+    assert result.text is None and result.text_emotion is None and result.emotion == "sad"
+    assert "(sad, intensity" in result.summary() and "text" not in result.summary()
+    np.testing.assert_array_equal(result.blendshapes, plain.blendshapes)
+
+
+def test_a_missing_text_model_is_a_clear_error_before_the_audio_is_read(predictors, tmp_path, monkeypatch):
+    monkeypatch.setattr(ba, "TEXT_MODEL_DIR", tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match=r"the text-vad checkpoint is not installed here"):
+        ba.animate(None, predictor=predictors["av-lipsync"], text="I'm so happy!")  # no audio: not read yet
+    # without a text, or with one that has no words, the app needs no text model
+    assert ba.text_expression("🙂") is None
+
+
 # --- the UI -----------------------------------------------------------------------------------------
 
 
@@ -530,8 +617,10 @@ def test_ui_answers_through_gradio_client(model_dir, speech_wav, paused_wav, bad
             "model",
             "style",
             "life",
+            "text",
         ]
         parameters = {p["parameter_name"]: p for p in endpoints["/animate"]["parameters"]}
+        assert parameters["text"]["parameter_has_default"] and not parameters["text"]["parameter_default"]
         assert (
             parameters["style"]["parameter_has_default"] and parameters["style"]["parameter_default"] is None
         )
@@ -554,7 +643,22 @@ def test_ui_answers_through_gradio_client(model_dir, speech_wav, paused_wav, bad
         rows = plot["value"]["data"]
         assert len(rows) == 2 * len(values)
         assert "sad" in summary and "face #11" in summary and "upper-face life" in summary
-        assert "style" not in summary
+        assert "style" not in summary and "text" not in summary
+
+        # a text (the ninth input) replaces the emotion: the summary names the text's
+        *_, summary = client.predict(
+            handle_file(str(speech_wav)),
+            "happy",
+            0.6,
+            11,
+            [],
+            "av-lipsync",
+            None,
+            True,
+            SAD_TEXT,
+            api_name="/animate",
+        )
+        assert "sad from the text" in summary and "happy" not in summary
 
         # a style upload and life off: the same track as animate() with that style, without life
         *_, json_path, summary = client.predict(
@@ -885,4 +989,70 @@ def test_page_animates_with_a_performer_style_and_upper_face_life_in_chromium(
         assert "Error" in message and "style file 'someone-else.json': this style was fitted on" in message
         body = chrome.find_element(By.TAG_NAME, "body").text
         assert "Traceback" not in body and "/gradio/" not in body and "/tmp" not in body
+    assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.browser
+def test_page_takes_the_expression_from_a_typed_text_in_chromium(
+    chrome, screenshot, bundled_predictor, plain_wav
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def status(d) -> str:
+        return d.execute_script("return document.querySelector('#ba-status')?.innerText ?? ''")
+
+    def text_box():
+        return chrome.find_element(By.CSS_SELECTOR, "#ba-text textarea")
+
+    def type_text(value: str) -> None:
+        box = text_box()
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.DELETE)
+        if value:
+            box.send_keys(value)
+        WebDriverWait(chrome, 10).until(lambda d: text_box().get_attribute("value") == value)
+
+    def animate(expect: str) -> str:
+        before = status(chrome)
+        chrome.find_element(By.ID, "ba-animate").click()
+        WebDriverWait(chrome, 120, poll_frequency=0.5).until(
+            lambda d: (s := status(d)) != before and expect in s and "Model " in s
+        )
+        return status(chrome)
+
+    demo = ba.build_ui(predictors={"av-lipsync": bundled_predictor}, examples=False)
+    with serve_blocks(demo, css=ba.CSS) as url:
+        text = open_gradio(chrome, url, expect_text=["Expression from this text", "Emotion", "Animate"])
+        assert "replaces the Emotion menu" in text
+        assert text_box().get_attribute("placeholder").startswith("optional: the sentence being spoken")
+        # The text box sits between the emotion/intensity row and the model row.
+        emotion_box = chrome.find_element(By.ID, "ba-emotion").rect
+        text_rect = chrome.find_element(By.ID, "ba-text").rect
+        model_box = chrome.find_element(By.ID, "ba-model").rect
+        assert emotion_box["y"] < text_rect["y"] < model_box["y"]
+
+        chrome.find_element(By.CSS_SELECTOR, "#ba-audio input[type=file]").send_keys(str(plain_wav))
+        WebDriverWait(chrome, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-audio audio, #ba-audio .waveform-container")
+        )
+        # The menu says happy (the default); the sad sentence wins.
+        type_text(SAD_TEXT)
+        summary = animate("sad from the text")
+        assert "happy" not in summary
+        WebDriverWait(chrome, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-video video[src]"))
+        WebDriverWait(chrome, 30).until(
+            lambda d: (
+                d.execute_script("return document.querySelectorAll('#ba-curves .role-mark path').length") > 0
+            )
+        )
+        time.sleep(1.0)  # the plot's transition
+        shot = screenshot("blendshape-animation-text")
+
+        # Punctuation only: the neutral face. An emptied box gives the menu back its say.
+        type_text("?!")
+        animate("neutral: the text has no words")
+        type_text("")
+        assert "(happy, intensity" in animate("(happy, intensity")
     assert shot.stat().st_size > 20_000

@@ -1,5 +1,5 @@
-"""The blendshape-animation Space: speech (+ an emotion) → an animated face, blendshape curves, and
-Live Link Face CSV / JSON downloads.
+"""The blendshape-animation Space: speech (+ an emotion, or the text being spoken) → an animated face, blendshape
+curves, and Live Link Face CSV / JSON downloads.
 
 Two layers:
 
@@ -20,7 +20,17 @@ maps model names to their bundled folders, from the family registry (the familie
 pipeline task), so a second family (koemorph) joins the "Model" dropdown once it registers the task and its
 checkpoint is bundled.
 
-Two per-request options go through to the pipeline:
+Three per-request options go through to the pipeline:
+
+* **Expression from this text** (``text=``): the sentence being spoken. When it is given and not blank, its emotion
+  comes from the bundled ``text-vad`` model (:data:`TEXT_MODEL_DIR`, loaded once per process and cached):
+  :func:`avzoo.pipelines.text_to_vad.text_emotion` scores the whole text (its first 128 tokens) as one clip-level
+  ``{emotion: probability}`` mix, which goes to the pipeline as ``emotion=`` in place of the emotion menu's label;
+  the intensity still applies. A text with no words (only emoji or punctuation) gives the neutral face (the
+  all-zeros condition). :attr:`Animation.text_emotion` and the summary say what the text gave. A blank text means
+  no text (the menu's emotion); a non-string or a text over :data:`MAX_TEXT_CHARS` characters is a
+  ``ValueError``; a missing text-vad checkpoint is a ``FileNotFoundError`` saying so. The emotion name is still
+  checked (:func:`check_emotion`) when a text overrides it.
 
 * **Performer style**: a JSON file from ``avzoo calibrate`` (``style=``), read and checked against the model before
   any audio is decoded (:func:`read_style`): a file that is not JSON, not a style, or fitted on other weights gets
@@ -79,7 +89,7 @@ import numpy as np
 import pandas as pd
 
 from avzoo.animation.style import PerformerStyle, load_style
-from avzoo.apps.registry import FAMILIES
+from avzoo.apps.registry import FAMILIES, get_family
 from avzoo.arkit import ARKIT_NAMES, NUM_BLENDSHAPES, canonical_name, convert
 from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS
 from avzoo.io.audio import DEFAULT_SAMPLING_RATE, load_audio
@@ -90,7 +100,9 @@ from avzoo.pipelines.audio_to_blendshapes import TASK
 logger = logging.getLogger(__name__)
 
 #: A model as the Space sees it: (16 kHz mono float32 audio, emotion, intensity in [0, 1], **options) → the pipeline's
-#: output, ``{"blendshapes": (T, C) in [0, 1], "names": C channel names, "fps": frames per second}``. The options,
+#: output, ``{"blendshapes": (T, C) in [0, 1], "names": C channel names, "fps": frames per second}``. The emotion is
+#: a label of :data:`EMOTIONS`, or, for a request with a text, a ``{label: probability}`` dict or None (neutral),
+#: as the pipeline's ``emotion=`` takes them. The options,
 #: ``style=`` (a :class:`~avzoo.animation.style.PerformerStyle`) and ``life=`` (True or an int seed), are passed only
 #: when a request uses them; a predictor that does not take one is refused for such a request.
 Predictor = Callable[[np.ndarray, str, float], Mapping[str, Any]]
@@ -114,6 +126,11 @@ CONCURRENCY_LIMIT = 2
 #: gradio's cache sweep: every hour, delete cached uploads and outputs older than an hour.
 DELETE_CACHE = (3600, 3600)
 EMOTIONS: tuple[str, ...] = RAVDESS_EMOTIONS
+#: The text → emotion model of the "Expression from this text" box: the bundled text-vad checkpoint.
+TEXT_MODEL_DIR: Path = get_family("text-vad").checkpoint
+#: Longest text accepted (characters): 60 s of speech is ~180 words, ~1,100 characters. The model reads the first
+#: 128 tokens (~90 words) of a text.
+MAX_TEXT_CHARS = 2000
 #: Channels plotted unless the user picks others: jaw, lip closure, rounding, smile, brows, a blink.
 DEFAULT_CHANNELS: tuple[str, ...] = (
     "jawOpen",
@@ -139,9 +156,10 @@ EXAMPLE_TEXT = "Put the big map back on the table, and then we can find the way 
 
 TITLE = "Blendshape animation"
 INTRO = (
-    "Speech in, a talking face out. Upload or record up to 60 s of speech, pick an emotion and how strongly "
-    "to show it, and the model predicts the 52 ARKit blendshapes at 30 fps: a lipsync branch drives the "
-    "jaw and lips from the audio, an expression branch adds the emotion to brows, eyes and cheeks. "
+    "Speech in, a talking face out. Upload or record up to 60 s of speech, pick an emotion (or type the "
+    "sentence and let its words choose one) and how strongly to show it, and the model predicts the 52 ARKit "
+    "blendshapes at 30 fps: a lipsync branch drives the jaw and lips from the audio, an expression branch adds "
+    "the emotion to brows, eyes and cheeks. "
     "The face below is drawn from those 52 numbers alone; download them as a Live Link Face CSV "
     "(Unreal / MetaHuman) or JSON (three.js, Unity)."
 )
@@ -327,14 +345,24 @@ class Animation:
     mode: str | None = (
         None  #: the model mode the pipeline ran (av-lipsync: offline for an upload), if it names one
     )
+    #: the request's text, None without one (the emotion menu's label applied)
+    text: str | None = None
+    #: what the text gave: ``{emotion: probability}`` (the clip's emotion), None for no text or a text without words
+    text_emotion: dict[str, float] | None = None
 
     @property
     def seconds(self) -> float:
         return len(self.audio) / DEFAULT_SAMPLING_RATE
 
     def summary(self) -> str:
-        """One line for the page: what was made and how long each stage took."""
+        """One line for the page: what was made and how long each stage took (the text's emotion, not its words)."""
         t = self.timings
+        if self.text is None:
+            feeling = self.emotion
+        elif self.text_emotion is None:
+            feeling = "neutral: the text has no words"
+        else:
+            feeling = f"{self.emotion} from the text, {100 * self.text_emotion[self.emotion]:.0f} %"
         extras = f", {self.mode} mode" if self.mode else ""
         if self.style is not None:
             extras += f", style {self.style}"
@@ -342,7 +370,7 @@ class Animation:
             extras += ", upper-face life"
         return (
             f"{self.seconds:.1f} s of speech → {len(self.blendshapes)} frames with **{self.model}** "
-            f"({self.emotion}, intensity {self.intensity:.2f}, face #{self.identity_seed}{extras}). "
+            f"({feeling}, intensity {self.intensity:.2f}, face #{self.identity_seed}{extras}). "
             f"Model {t.get('model', 0):.2f} s · render {t.get('render', 0):.2f} s · "
             f"total {t.get('total', 0):.2f} s."
         )
@@ -354,6 +382,56 @@ def check_emotion(emotion: Any) -> str:
     if key not in EMOTIONS:
         raise ValueError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
     return key
+
+
+def check_text(text: Any) -> str | None:
+    """The request's text: a string of at most :data:`MAX_TEXT_CHARS` characters, or None when it is None or blank
+    (no text: the emotion menu applies). ``ValueError`` for anything else."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError(
+            f"text must be a string (the sentence being spoken) or None, got {type(text).__name__}"
+        )
+    if not text.strip():
+        return None
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(
+            f"the text is {len(text)} characters long; at most {MAX_TEXT_CHARS} are accepted (the sentence being "
+            "spoken)"
+        )
+    return text
+
+
+# Loading the text model once: two first requests at the same time must not both load it.
+_TEXT_MODEL_LOCK = threading.Lock()
+
+
+def text_expression(text: str, text_model: Any = None) -> dict[str, float] | None:
+    """The clip's emotion for ``text`` (:func:`avzoo.pipelines.text_to_vad.text_emotion`): ``{label: probability}``
+    over :data:`EMOTIONS`, or None (neutral) when the text has no words.
+
+    ``text_model``: a text-to-vad pipeline or checkpoint folder; None is :data:`TEXT_MODEL_DIR`, loaded on first use
+    and cached for the process (``FileNotFoundError`` when that checkpoint is missing). Runs torch on one thread.
+    """
+    from avzoo.pipelines.text_to_vad import split_clauses, text_emotion
+
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}")
+    if not split_clauses(text):  # no words: neutral, and no model needed
+        return None
+    if text_model is None:
+        if not _is_checkpoint(TEXT_MODEL_DIR):
+            raise FileNotFoundError(
+                "the text-vad checkpoint is not installed here (avzoo/pretrained/text-vad), so the expression "
+                "cannot come from a text; leave the text empty to use the emotion menu"
+            )
+        text_model = str(TEXT_MODEL_DIR)
+    with _TEXT_MODEL_LOCK, torch_threads(1):
+        scores = text_emotion(text, text_model)
+    if scores is None:
+        return None
+    return {str(label): float(p) for label, p in scores.items()}
 
 
 def check_intensity(intensity: Any) -> float:
@@ -573,6 +651,8 @@ def animate(
     max_seconds: float = MAX_SECONDS,
     style: str | os.PathLike | Mapping[str, Any] | PerformerStyle | None = None,
     life: bool | int = False,
+    text: str | None = None,
+    text_model: Any = None,
 ) -> Animation:
     """Animate speech: predict blendshapes, render the face video with the audio, write CSV and JSON.
 
@@ -588,8 +668,15 @@ def animate(
             fitted on ``predictor``'s model (see :func:`read_style`); None for the model's own output.
         life: upper-face life (blinks, brow raises on stressed syllables): False (default, as in the pipeline),
             True (seed 0) or an int seed.
+        text: the sentence being spoken (optional). When given and not blank, the emotion comes from it
+            (:func:`text_expression`: the text-vad model's ``{emotion: probability}`` for the whole text) and
+            ``emotion`` is ignored (still checked); ``intensity`` still applies. A text with no words (only emoji or
+            punctuation) gives the neutral face. :attr:`Animation.text_emotion` holds what the text gave.
+        text_model: the text-to-vad pipeline or checkpoint folder for ``text``; None: the bundled text-vad
+            (``FileNotFoundError`` if it is missing).
 
-    Raises ``ValueError`` naming the problem for bad input (see :func:`read_speech` and :func:`read_style`).
+    Raises ``ValueError`` naming the problem for bad input (see :func:`read_speech`, :func:`read_style` and
+    :func:`check_text`).
     """
     from avzoo.render import random_identity, render_video
 
@@ -601,6 +688,7 @@ def animate(
     if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 1024:
         raise ValueError(f"size must be a whole number of pixels in [64, 1024], got {size!r}")
     life = check_life(life)
+    text = check_text(text)
     options: dict[str, Any] = {}
     if life is not False:
         options["life"] = life
@@ -611,18 +699,27 @@ def animate(
     for option, what in (("style", "a performer style"), ("life", "upper-face life")):
         if option in options and not _takes_option(predictor, option):
             raise ValueError(f"model {model!r} does not support {what}")
+    # The text is scored before the audio is decoded too (a missing text model fails fast).
+    timings: dict[str, float] = {}
+    condition: str | dict[str, float] | None = emotion
+    scores = None
+    if text is not None:
+        t = time.perf_counter()
+        condition = scores = text_expression(text, text_model)
+        emotion = "neutral" if scores is None else max(scores, key=scores.__getitem__)
+        timings["text"] = time.perf_counter() - t
     speech = read_speech(audio, max_seconds)
-    timings = {"load": time.perf_counter() - start}
+    timings["load"] = time.perf_counter() - start
 
     t = time.perf_counter()
-    output = predictor(speech, emotion, intensity, **options)
+    output = predictor(speech, condition, intensity, **options)
     blendshapes, fps = _check_prediction(output, model)
     mode = output.get("mode") if isinstance(output, Mapping) else None
     timings["model"] = time.perf_counter() - t
 
     out = Path(out_dir) if out_dir is not None else _output_dir()
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{model}-{emotion}"
+    stem = f"{model}-{emotion}" if text is None else f"{model}-text-{emotion}"
     t = time.perf_counter()
     video = render_video(
         blendshapes, random_identity(seed), fps=fps, audio=speech, path=out / f"{stem}.mp4", size=size
@@ -653,6 +750,8 @@ def animate(
         style=None if performer is None else _style_name(style),
         life=life,
         mode=mode,
+        text=text,
+        text_emotion=scores,
     )
 
 
@@ -703,8 +802,9 @@ def build_ui(
     """The Space's Blocks (launch with ``css=CSS``). Main event: ``/animate``.
 
     ``/animate`` takes (audio file, emotion, intensity, face seed, channels, model, performer style file or None,
-    upper-face life) and returns (video, curves, Live Link CSV, JSON, summary); the last two inputs have defaults
-    (no style; life on, :data:`DEFAULT_LIFE`), so a six-argument call still works. ``model_dir`` is av-lipsync's
+    upper-face life, text or None) and returns (video, curves, Live Link CSV, JSON, summary); the last three inputs
+    have defaults (no style; life on, :data:`DEFAULT_LIFE`; no text: the emotion applies), so a six-argument call
+    still works. A text that is not blank replaces the emotion (see :func:`animate`). ``model_dir`` is av-lipsync's
     checkpoint folder (default: the bundled one; see :func:`load_predictors`); ``predictors`` replaces loading
     altogether. ``examples`` adds a synthetic example clip.
     """
@@ -713,8 +813,8 @@ def build_ui(
         raise ValueError("build_ui needs at least one predictor")
     names = list(models)
 
-    # The defaults of style and life make them optional for gradio_client (gradio reads a None default from the
-    # signature, and the checkbox's initial value), so calls with the first six inputs keep working.
+    # The defaults of style, life and text make them optional for gradio_client (gradio reads a None default from
+    # the signature, and the checkbox's initial value), so calls with the first six inputs keep working.
     def run(
         audio,
         emotion,
@@ -724,6 +824,7 @@ def build_ui(
         model,
         style=None,
         life=DEFAULT_LIFE,
+        text=None,
         progress=gr.Progress(),
     ):
         if model not in models:
@@ -740,8 +841,9 @@ def build_ui(
                 channels=channels or [],
                 style=style,
                 life=bool(life),  # the page's checkbox: True is seed 0, so an upload always blinks the same
+                text=text,  # a blank box is no text: the emotion menu applies
             )
-        except ValueError as e:
+        except (ValueError, FileNotFoundError) as e:  # bad input; a missing text-vad checkpoint
             raise _user_error(str(e)) from None
         except Exception as e:  # the page shows a message, the log keeps the trace
             logger.exception("animation failed")
@@ -804,6 +906,16 @@ def build_ui(
                         info=" · ".join(f"{v:g} ≈ RAVDESS {w}" for w, v in INTENSITY_VALUES.items()),
                         elem_id="ba-intensity",
                     )
+                text = gr.Textbox(
+                    label="Expression from this text",
+                    placeholder="optional: the sentence being spoken; its emotion drives the face",
+                    info="When filled in, the text's emotion (the text-vad model) replaces the Emotion menu; "
+                    "Intensity still applies. Only emoji or punctuation: a neutral face.",
+                    lines=2,
+                    max_lines=6,
+                    max_length=MAX_TEXT_CHARS,
+                    elem_id="ba-text",
+                )
                 with gr.Row():
                     model = gr.Dropdown(
                         choices=names,
@@ -849,9 +961,10 @@ def build_ui(
                 button = gr.Button("Animate", variant="primary", elem_id="ba-animate")
                 example = example_audio() if examples else None
                 if example is not None:
+                    # The examples clear the text box, so their emotion is the one shown.
                     gr.Examples(
-                        examples=[[str(example), "happy", 0.8], [str(example), "angry", 1.0]],
-                        inputs=[audio, emotion, intensity],
+                        examples=[[str(example), "happy", 0.8, ""], [str(example), "angry", 1.0, ""]],
+                        inputs=[audio, emotion, intensity, text],
                         label="Example (synthetic voice)",
                         cache_examples=False,
                     )
@@ -887,7 +1000,7 @@ def build_ui(
 
         button.click(clear_plot, track, plot, api_visibility="private", show_progress="hidden").then(
             run,
-            inputs=[audio, emotion, intensity, seed, channels, model, style, life],
+            inputs=[audio, emotion, intensity, seed, channels, model, style, life, text],
             outputs=[video, plot, csv_file, json_file, status, track],
             api_name="animate",
             concurrency_limit=CONCURRENCY_LIMIT,
@@ -922,8 +1035,10 @@ __all__ = [
     "EMOTIONS",
     "MAX_FILE_SIZE",
     "MAX_SECONDS",
+    "MAX_TEXT_CHARS",
     "MIN_SECONDS",
     "QUEUE_MAX_SIZE",
+    "TEXT_MODEL_DIR",
     "Animation",
     "PipelinePredictor",
     "Predictor",
@@ -934,11 +1049,13 @@ __all__ = [
     "check_intensity",
     "check_life",
     "check_seed",
+    "check_text",
     "curves_frame",
     "example_audio",
     "launch",
     "load_predictors",
     "read_speech",
     "read_style",
+    "text_expression",
     "torch_threads",
 ]
