@@ -197,7 +197,9 @@ def training_run(folder: Path) -> dict[str, Any]:
         "batch_size": tc.get("batch_size"),
         "learning_rate": tc.get("learning_rate"),
         "steps": evals[-1]["step"] if evals else None,
+        # The training clock starts when train_config.json is written: after phase 3 built its state cache.
         "minutes": (end - start) / 60,
+        "state_cache_passes": tc.get("state_cache_passes") or 0,
     }
 
 
