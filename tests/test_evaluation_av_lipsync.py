@@ -521,6 +521,10 @@ def test_offline_mode_is_scored_beside_streaming(dataset):
     offline = score_rows(predict_rows(net, processor, rows, mode="offline"), rows, processor.fps)
     assert extra["model"]["lipsync_mae"] == stream["lipsync_mae"]
     assert extra["model_offline"]["lipsync_mae"] == offline["lipsync_mae"] != stream["lipsync_mae"]
+    filtered = post_process_tracks(
+        processor, predict_rows(net, processor, rows, mode="offline"), crisp_mouth=True
+    )
+    assert extra["model_offline_crisp_mouth"] == score_rows(filtered, rows, processor.fps)
     checks = extra["thresholds_offline"]
     assert checks["lipsync_mae"]["threshold"] == OFFLINE_THRESHOLDS["lipsync_mae_max"]
     assert (

@@ -340,7 +340,7 @@ def test_av_lipsync_card_from_fake_evaluation(card_inputs):
     card = rel.render_card(family, results_dir=results)
     assert "It misses these quality bars: offline lipsync_mae_ratio_vs_mean_pose (see Benchmarks)." in card
     assert "| offline | lipsync_mae | 0.0111 | 0.0147 | pass |" in card
-    assert "| jawOpen Pearson r | 0.9300 | 0.9300 | 0.9600 | – | – |" in card
+    assert "| jawOpen Pearson r | 0.9300 | 0.9300 | 0.9600 | – | – | – |" in card  # no offline + crisp_mouth
     assert "**Offline quality mode**" in card and "sees 20 frames (667 ms) ahead" in card
     assert "Phase 3 freezes both and trains the offline refiner" in card
 

@@ -155,12 +155,16 @@ def evaluate_av_lipsync(
         )
     if offline:
         t1 = time.perf_counter()
-        tracks_offline = predict_rows(
+        raw_offline = predict_rows(
             model, processor, rows, condition_mode, batch_size=batch_size, mode="offline"
         )
-        if postprocess == "crisp_mouth":
-            tracks_offline = post_process_tracks(processor, tracks_offline, crisp_mouth=True)
-        scores_offline = score_rows(tracks_offline, rows, fps)
+        offline_variants = {"none": raw_offline}
+        if has_crisp_mouth(processor):
+            offline_variants["crisp_mouth"] = post_process_tracks(processor, raw_offline, crisp_mouth=True)
+        scores_offline = score_rows(offline_variants[postprocess], rows, fps)
+        if other in offline_variants:
+            key = "model_offline_crisp_mouth" if other == "crisp_mouth" else "model_offline_raw"
+            extra[key] = score_rows(offline_variants[other], rows, fps)
         ratios_offline = {name: mae_ratios(s, scores_offline) for name, s in baseline_scores.items()}
         extra["model_offline"] = scores_offline
         extra["mae_ratios_offline"] = ratios_offline
