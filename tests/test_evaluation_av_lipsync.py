@@ -534,3 +534,23 @@ def test_offline_mode_is_scored_beside_streaming(dataset):
     configs = {m.get("config") for m in result["metrics"]}
     assert {"lipsync/offline", "jawOpen/offline"} <= configs
     assert "offline" in format_table(result)
+
+
+def test_filtered_variant_gets_the_phone_logits_like_the_pipeline(dataset):
+    """post_process_tracks with the returned phone logits = filtering inside the model run (tongue gate included)."""
+    from avzoo.train.av_lipsync import PHONES
+
+    net = tiny_model(phone_labels_vocab=list(PHONES))
+    processor = AvLipsyncProcessor(phone_labels_vocab=list(PHONES))
+    rows = load_test_rows(dataset["test"])
+    raw, logits = predict_rows(net, processor, rows, return_phone_logits=True)
+    assert all(lg.shape == (len(t), len(PHONES)) for t, lg in zip(raw, logits, strict=True))
+    inside = predict_rows(net, processor, rows, crisp_mouth=True)
+    after = post_process_tracks(processor, raw, crisp_mouth=True, phone_logits=logits)
+    for a, b in zip(inside, after, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    tongue = arkit.INDEX["tongueOut"]
+    ungated = post_process_tracks(processor, raw, crisp_mouth=True)
+    assert sum(t[:, tongue].sum() for t in after) <= sum(t[:, tongue].sum() for t in ungated)
+    with pytest.raises(ValueError, match="phone-logit arrays"):
+        post_process_tracks(processor, raw, phone_logits=logits[:1])

@@ -456,7 +456,7 @@ def test_crisp_mouth_calibration_on_synthetic_tracks():
     offline_settings, stream_settings = processor_settings(report)
     processor = AvLipsyncProcessor(crisp_mouth_offline=offline_settings, crisp_mouth_stream=stream_settings)
     assert set(processor.crisp_mouth_stream) == {*STREAM_KEYS, "keep_closures"}
-    assert processor.crisp_mouth_offline["keep_closures"] and not processor.crisp_mouth_offline["tongue_gate"]
+    assert processor.crisp_mouth_offline["keep_closures"] and processor.crisp_mouth_offline["tongue_gate"]
     assert processor.crisp_mouth(test_preds[0]).shape == test_preds[0].shape
 
 

@@ -108,10 +108,13 @@ def evaluate_av_lipsync(
     # The headline is the streaming mode (what the streamer and the ONNX step compute); the offline quality mode,
     # where the checkpoint has one, is scored on the same rows under extra["model_offline"].
     stream = "streaming" if offline else None
-    raw = predict_rows(model, processor, rows, condition_mode, batch_size=batch_size, mode=stream)
+    # The phone logits go with the raw tracks, so the filtered variant gets the tongue gate as the pipeline does.
+    raw, logits = predict_rows(
+        model, processor, rows, condition_mode, batch_size=batch_size, mode=stream, return_phone_logits=True
+    )
     variants = {"none": raw}
     if has_crisp_mouth(processor):
-        variants["crisp_mouth"] = post_process_tracks(processor, raw, crisp_mouth=True)
+        variants["crisp_mouth"] = post_process_tracks(processor, raw, crisp_mouth=True, phone_logits=logits)
     tracks = variants[postprocess]
     scores = score_rows(tracks, rows, fps)
     seconds_model = time.perf_counter() - t0
@@ -155,12 +158,20 @@ def evaluate_av_lipsync(
         )
     if offline:
         t1 = time.perf_counter()
-        raw_offline = predict_rows(
-            model, processor, rows, condition_mode, batch_size=batch_size, mode="offline"
+        raw_offline, logits_offline = predict_rows(
+            model,
+            processor,
+            rows,
+            condition_mode,
+            batch_size=batch_size,
+            mode="offline",
+            return_phone_logits=True,
         )
         offline_variants = {"none": raw_offline}
         if has_crisp_mouth(processor):
-            offline_variants["crisp_mouth"] = post_process_tracks(processor, raw_offline, crisp_mouth=True)
+            offline_variants["crisp_mouth"] = post_process_tracks(
+                processor, raw_offline, crisp_mouth=True, phone_logits=logits_offline
+            )
         scores_offline = score_rows(offline_variants[postprocess], rows, fps)
         if other in offline_variants:
             key = "model_offline_crisp_mouth" if other == "crisp_mouth" else "model_offline_raw"

@@ -80,7 +80,8 @@ def predict_blendshapes(
     num_frames: Sequence[int] | None = None,
     crisp_mouth: bool | Mapping[str, Any] = False,
     mode: str | None = None,
-) -> list[np.ndarray]:
+    return_phone_logits: bool = False,
+) -> list[np.ndarray] | tuple[list[np.ndarray], list[np.ndarray | None]]:
     """Run ``processor`` → ``model`` → ``processor.post_process_blendshapes`` over ``audios`` in batches.
 
     Returns one float32 (T_i, 52) track per clip, in input order, clipped to [0, 1].
@@ -99,6 +100,8 @@ def predict_blendshapes(
             frame from rounding, else a ``ValueError``).
         crisp_mouth: False (raw), True (the processor's calibrated offline mouth filter) or a dict of overrides.
         mode: passed to the model as ``mode=`` when given (av-lipsync: ``"streaming"`` or ``"offline"``).
+        return_phone_logits: also return each clip's ``(T_i, V)`` phone logits (None from a model without a
+            phone head), cut like its track, so a later :func:`post_process_tracks` can apply the tongue gate.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -119,6 +122,7 @@ def predict_blendshapes(
     device, dtype = _model_device(model), _model_dtype(model)
     order = sorted(range(len(audios)), key=lambda i: -len(audios[i]))
     out: list[np.ndarray | None] = [None] * len(audios)
+    clip_logits: list[np.ndarray | None] = [None] * len(audios)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -167,18 +171,39 @@ def predict_blendshapes(
                 if num_frames is not None:
                     track = _fit_length(track, int(num_frames[i]), i)
                 out[i] = track
+                if logits is not None:
+                    clip = logits[j, : int(lengths[j])].float().cpu().numpy()
+                    clip_logits[i] = _fit_length(clip, len(track), i) if len(clip) else clip
+    if return_phone_logits:
+        return out, clip_logits  # type: ignore[return-value]
     return out  # type: ignore[return-value]
 
 
 def post_process_tracks(
-    processor: Any, tracks: Sequence[np.ndarray], crisp_mouth: bool | Mapping[str, Any] = True
+    processor: Any,
+    tracks: Sequence[np.ndarray],
+    crisp_mouth: bool | Mapping[str, Any] = True,
+    phone_logits: Sequence[np.ndarray | None] | None = None,
 ) -> list[np.ndarray]:
     """``processor.post_process_blendshapes`` of finished (T_i, 52) tracks, one by one (e.g. the mouth filter on
-    tracks :func:`predict_blendshapes` returned raw, so raw and filtered scores share one model run)."""
-    return [
-        processor.post_process_blendshapes(np.asarray(t, np.float32)[None], crisp_mouth=crisp_mouth)[0]
-        for t in tracks
-    ]
+    tracks :func:`predict_blendshapes` returned raw, so raw and filtered scores share one model run).
+
+    ``phone_logits``: per track its ``(T_i, V)`` logits (``predict_blendshapes(..., return_phone_logits=True)``),
+    so the processor's tongue gate runs as it does in the pipeline.
+    """
+    if phone_logits is not None and len(phone_logits) != len(tracks):
+        raise ValueError(f"got {len(phone_logits)} phone-logit arrays for {len(tracks)} tracks")
+    out = []
+    for i, t in enumerate(tracks):
+        extra = {}
+        if phone_logits is not None and phone_logits[i] is not None:
+            extra["phone_logits"] = np.asarray(phone_logits[i], np.float32)[None]
+        out.append(
+            processor.post_process_blendshapes(
+                np.asarray(t, np.float32)[None], crisp_mouth=crisp_mouth, **extra
+            )[0]
+        )
+    return out
 
 
 def has_crisp_mouth(processor: Any) -> bool:

@@ -207,12 +207,13 @@ def predict_rows(
     batch_size: int = 8,
     crisp_mouth: bool | Mapping[str, Any] = False,
     mode: str | None = None,
-) -> list[np.ndarray]:
+    return_phone_logits: bool = False,
+) -> list[np.ndarray] | tuple[list[np.ndarray], list[np.ndarray | None]]:
     """The model's tracks for :func:`load_test_rows` rows, each cut to its reference's length.
 
     ``condition_mode`` ``"oracle"`` conditions on the rows' emotion/intensity labels (through the processor),
     ``"neutral"`` on nothing (zeros). ``crisp_mouth`` as in ``processor.post_process_blendshapes``; ``mode`` goes
-    to the model when given.
+    to the model when given; ``return_phone_logits`` as in :func:`predict_blendshapes`.
     """
     if condition_mode not in CONDITION_MODES:
         raise ValueError(f"condition_mode must be one of {CONDITION_MODES}, got {condition_mode!r}")
@@ -229,6 +230,7 @@ def predict_rows(
         num_frames=[len(r["reference"]) for r in rows],
         crisp_mouth=crisp_mouth,
         mode=mode,
+        return_phone_logits=return_phone_logits,
         **labels,
     )
 

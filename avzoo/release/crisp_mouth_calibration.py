@@ -227,12 +227,12 @@ def calibrate_crisp_mouth(
 def processor_settings(report: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(crisp_mouth_offline, crisp_mouth_stream)`` for the processor from a :func:`calibrate_crisp_mouth` report.
 
-    Both keep the raw track's closures (the filter's default, calibrated with it). The tongue gate stays off: it
-    needs the phone head's logits, which the evaluation's filtered variant (filtered raw tracks) does not pass, so a
-    card with it on would not describe what the pipeline gives.
+    Both keep the raw track's closures (the filter's default, calibrated with it). The offline filter gates
+    ``tongueOut`` by the phone head (on /th/ /dh/ only); the evaluation passes the phone logits to its filtered
+    variant, so the card describes what the pipeline gives.
     """
     stream = report["stream_params"]
-    offline = {**report["offline_params"], "keep_closures": True, "tongue_gate": False}
+    offline = {**report["offline_params"], "keep_closures": True, "tongue_gate": True}
     return offline, {**{k: stream[k] for k in STREAM_KEYS}, "keep_closures": True}
 
 

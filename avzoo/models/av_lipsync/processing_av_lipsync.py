@@ -254,8 +254,7 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         calibrated offline filter) or a dict of parameter overrides. The filter keeps the raw track's lip
         closures (``keep_closures``) and, with phone logits at hand (``phone_logits`` (B, T, V), or
         ``outputs.phone_logits``) and ``phone_labels_vocab`` set, keeps ``tongueOut`` only where the model hears
-        /th/ /dh/ (``tongue_gate``); both default on, and a processor's settings may turn them off (the bundled
-        av-lipsync does, until its next release re-scores its card with them). ``style``: a performer's calibration
+        /th/ /dh/ (``tongue_gate``); both default on, and a processor's settings may turn them off. ``style``: a performer's calibration
         (:class:`~avzoo.animation.style.PerformerStyle`, its JSON path or dict, from ``avzoo calibrate``),
         applied last: its curves, then its time offset. (The pipeline and the streamer also check that the
         style was fitted on their model; here the model is unknown.) ``life``: False, True or an int seed:
