@@ -171,7 +171,7 @@ def predict_blendshapes(
                 if num_frames is not None:
                     track = _fit_length(track, int(num_frames[i]), i)
                 out[i] = track
-                if logits is not None:
+                if return_phone_logits and logits is not None:
                     clip = logits[j, : int(lengths[j])].float().cpu().numpy()
                     clip_logits[i] = _fit_length(clip, len(track), i) if len(clip) else clip
     if return_phone_logits:

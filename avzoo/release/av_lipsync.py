@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from avzoo.pretrained import ROOT as PRETRAINED_ROOT
+
 #: Lip-press floors the seal head is tried with on validation.
 SEAL_FLOORS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 #: The channels the floor applies to.
@@ -55,7 +57,9 @@ def seal_floor_objective(scores: Mapping[str, Any]) -> float:
 def _streaming(model: Any) -> str | None:
     """The mode the release calibrates on: streaming (the seal floor and the filters serve both modes; the streaming
     output is what the stream filter sees and the harder case for the seal)."""
-    return "streaming" if getattr(model.config, "has_offline_mode", False) else None
+    from avzoo.evaluation.av_lipsync import has_offline_mode
+
+    return "streaming" if has_offline_mode(model) else None
 
 
 def calibrate_seal_floor(model: Any, processor: Any, rows: list[dict]) -> tuple[dict, list[Any]]:
@@ -216,7 +220,7 @@ def training_runs(train_dirs: Sequence[str | Path], results_dir: Path) -> dict[s
     if not train_dirs:
         return previous
     runs = [training_run(Path(d)) for d in train_dirs]
-    bundle = Path(__file__).resolve().parents[1] / "pretrained" / "av-lipsync"
+    bundle = (PRETRAINED_ROOT / "av-lipsync").resolve()
     configs = [json.loads((Path(d) / "train_config.json").read_text()) for d in train_dirs]
     if configs and all(c.get("init_from") and Path(c["init_from"]).resolve() == bundle for c in configs):
         names = {r["name"] for r in runs}

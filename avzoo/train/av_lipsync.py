@@ -371,8 +371,9 @@ def cache_states(
             with torch.no_grad():
                 states = base.branch_states(batch["input_features"], batch["condition"], mask)
             for i, n in enumerate(mask.sum(1).tolist()):
-                item = {key: value[i, :n].clone() for key, value in zip(STATE_KEYS, states, strict=False)}
-                items.append({**item, "labels": batch["labels"][i, :n]})
+                # Clones: a view would keep its whole padded batch alive in the cache.
+                values = (*states, batch["labels"])
+                items.append({key: v[i, :n].clone() for key, v in zip(STATE_KEYS, values, strict=True)})
     return StateCache(items)
 
 
