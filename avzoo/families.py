@@ -89,6 +89,9 @@ FAMILIES: tuple[Family, ...] = (
         io="16 kHz speech → (T, 52) blendshapes",
         space="blendshape-animation",
         ui="avzoo.apps.blendshape_animation:build_ui",
+        models="avzoo.models.koemorph",
+        pipeline=("audio-to-blendshapes", "avzoo.pipelines.audio_to_blendshapes:AudioToBlendshapesPipeline"),
+        recipe="avzoo.train.koemorph",
     ),
     Family(
         id="av-fer",

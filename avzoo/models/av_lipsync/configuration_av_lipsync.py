@@ -22,6 +22,7 @@ import numpy as np
 from transformers import PreTrainedConfig
 
 from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS, EXPRESSION, SHARED, SPEECH
+from avzoo.io.registered_pipelines import prefer_registered_pipelines
 
 #: Entries of the condition after the emotion probabilities.
 CONDITION_EXTRA: tuple[str, ...] = ("valence", "arousal", "dominance", "intensity")
@@ -117,27 +118,7 @@ class AvLipsyncConfig(PreTrainedConfig):
         self.phone_labels_vocab = [str(p) for p in self.phone_labels_vocab or ()]
         self._check()
         super().__post_init__(**kwargs)
-        self._prefer_registered_pipelines()
-
-    def _prefer_registered_pipelines(self) -> None:
-        """Drop ``custom_pipelines`` entries for tasks this process has registered with the same class.
-
-        A Hub copy names its pipeline in ``custom_pipelines`` for users without avzoo (``trust_remote_code``); where
-        avzoo is imported, the task is registered locally and transformers would still demand
-        ``trust_remote_code=True`` because of that entry. The local registration wins, as it does for the model.
-        """
-        custom = getattr(self, "custom_pipelines", None)
-        if not custom:
-            return
-        from transformers.pipelines import PIPELINE_REGISTRY
-
-        def registered_here(task: str, info: Mapping) -> bool:
-            impl = PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl")
-            return impl is not None and str(info.get("impl", "")).rsplit(".", 1)[-1] == impl.__name__
-
-        self.custom_pipelines = {t: info for t, info in custom.items() if not registered_here(t, info)}
-        if not self.custom_pipelines:
-            del self.custom_pipelines
+        prefer_registered_pipelines(self)  # a Hub copy's custom_pipelines entry must not shadow avzoo's task
 
     def _check(self) -> None:
         def positive_int(name: str) -> None:

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from transformers import BatchFeature
 
-from avzoo.animation.life import add_life
-from avzoo.animation.style import PerformerStyle, load_style
+from avzoo.animation.style import PerformerStyle
+from avzoo.animation.tracks import finish_tracks
 from avzoo.arkit import ARKIT_NAMES
 from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS, VAD
 
@@ -262,46 +262,26 @@ class AvLipsyncProcessor(AvLipsyncFeatureExtractor):
         seeded (True is seed 0; clip ``i`` of a batch uses seed + i). Life is derived from the model's own
         track and added on top of the style, so a style fitted on a still upper face does not erase it.
         """
-        if isinstance(life, bool) or life is None:
-            seed = 0 if life else None
-        elif isinstance(life, (int, np.integer)):
-            seed = int(life)
-        else:
-            raise ValueError(f"life must be True/False or an int seed, got {life!r}")
-        style = load_style(style)
         if phone_logits is None:
             phone_logits = getattr(outputs, "phone_logits", None)
         if isinstance(phone_logits, torch.Tensor):
             phone_logits = phone_logits.detach().float().cpu().numpy()
-        values = getattr(outputs, "blendshapes", outputs)
-        if not isinstance(values, (torch.Tensor, np.ndarray)) or np.ndim(values) != 3:
-            raise ValueError("outputs must be a model output with .blendshapes (B, T, 52) or that array")
-        if isinstance(values, torch.Tensor):
-            values = values.detach().float().cpu().numpy()
-        if values.shape[-1] != len(self.blendshape_names):
-            raise ValueError(f"expected {len(self.blendshape_names)} channels, got {values.shape[-1]}")
-        lengths = [values.shape[1]] * values.shape[0]
-        if attention_mask is not None:
-            lengths = [int(n) for n in np.asarray(torch.as_tensor(attention_mask).sum(-1).cpu())]
-        tracks = []
-        for i, (track, n) in enumerate(zip(values, lengths, strict=True)):
-            track = track[:n]
-            if crisp_mouth is not False and crisp_mouth is not None and len(track):
-                overrides = dict(crisp_mouth) if isinstance(crisp_mouth, Mapping) else {}
+        mouth_filter = None
+        if crisp_mouth is not False and crisp_mouth is not None:
+            overrides = dict(crisp_mouth) if isinstance(crisp_mouth, Mapping) else {}
+            gate = {**self.crisp_mouth_offline, **overrides}.get("tongue_gate", True)
+            gate = gate and phone_logits is not None and bool(self.phone_labels_vocab)
+
+            def mouth_filter(i: int, track: np.ndarray) -> np.ndarray:
                 track = self.crisp_mouth(track, **overrides)
-                gate = {**self.crisp_mouth_offline, **overrides}.get("tongue_gate", True)
-                if gate and phone_logits is not None and self.phone_labels_vocab:
-                    track = gate_tongue(
-                        track, phone_logits=phone_logits[i, :n], phone_vocab=self.phone_labels_vocab
-                    )
-            track = np.clip(track, 0.0, 1.0)
-            lively = (
-                add_life(track, fps=self.fps, seed=seed + i) - track if seed is not None and len(track) else 0
-            )
-            if style is not None and len(track):
-                track = style.apply(track, fps=self.fps, names=self.blendshape_names)
-            tracks.append(np.clip(track + lively, 0.0, 1.0).astype(np.float32))
-        return tracks
+                if gate:
+                    logits = phone_logits[i, : len(track)]
+                    track = gate_tongue(track, phone_logits=logits, phone_vocab=self.phone_labels_vocab)
+                return track
+
+        return finish_tracks(
+            outputs, attention_mask, self.fps, self.blendshape_names, style, life, mouth_filter=mouth_filter
+        )
 
     def crisp_mouth(self, blendshapes: Any, **overrides: Any) -> Any:
         """The offline mouth filter with this processor's calibrated parameters (overridable).

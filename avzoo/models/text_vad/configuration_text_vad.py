@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from transformers import AlbertConfig, PreTrainedConfig
 
+from avzoo.io.registered_pipelines import prefer_registered_pipelines
+
 
 class TextVadConfig(PreTrainedConfig):
     r"""Configuration of :class:`TextVadModel`; pass fields by keyword.
@@ -47,27 +49,7 @@ class TextVadConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         self._check()
         super().__post_init__(**kwargs)
-        self._prefer_registered_pipelines()
-
-    def _prefer_registered_pipelines(self) -> None:
-        """Where avzoo registered this model's pipeline task, drop the Hub copy's ``custom_pipelines`` entry for it.
-
-        Otherwise transformers would demand ``trust_remote_code=True`` for a task this process already serves.
-        """
-        custom = getattr(self, "custom_pipelines", None)
-        if not custom:
-            return
-        from transformers.pipelines import PIPELINE_REGISTRY
-
-        keep = {}
-        for task, info in custom.items():
-            impl = PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl")
-            if impl is None or str(info.get("impl", "")).rsplit(".", 1)[-1] != impl.__name__:
-                keep[task] = info
-        if keep:
-            self.custom_pipelines = keep
-        else:
-            del self.custom_pipelines
+        prefer_registered_pipelines(self)  # a Hub copy's custom_pipelines entry must not shadow avzoo's task
 
     def _check(self) -> None:
         for name in (
