@@ -1,7 +1,12 @@
 """The blendshape-animation Space: the request without UI, its errors, performer styles, upper-face life and the
-expression from a text, gradio_client, the zoo tab, the Space folder, and the page in headless chromium. Uses a tiny
-randomly initialised av-lipsync checkpoint; the text tests use the bundled text-vad, and those that measure the face
-the bundled av-lipsync (they skip without it)."""
+expression from a text, koemorph (which hears the emotion in the voice) and the comparison of both models,
+gradio_client, the zoo tab, the Space folder, and the page in headless chromium. Uses tiny randomly initialised
+av-lipsync and koemorph checkpoints; the text tests use the bundled text-vad, and those that measure the face the
+bundled av-lipsync (they skip without it).
+
+The request module (:mod:`avzoo.apps.blendshape_request`, ``req``) holds the settings read at call time
+(``OUTPUT_ROOT``, ``TEXT_MODEL_DIR``), so the tests patch them there; everything else goes through the page module
+(``ba``), which re-exports the request's public names."""
 
 from __future__ import annotations
 
@@ -23,10 +28,12 @@ from browser import (  # noqa: F401
     screenshot_fixture,
     serve_blocks,
 )
+from koemorph_helpers import tiny_config, tiny_processor
 
 from avzoo import emotions
 from avzoo.animation.style import PerformerStyle, fit_style, load_style, model_fingerprint
 from avzoo.apps import blendshape_animation as ba
+from avzoo.apps import blendshape_request as req
 from avzoo.apps import zoo
 from avzoo.apps.registry import Family, family_status, get_family
 from avzoo.arkit import ARKIT_NAMES, EXPRESSION, indices
@@ -35,6 +42,7 @@ from avzoo.io.blendshape_json import from_json
 from avzoo.io.livelink import read_livelink_csv, resample_blendshapes
 from avzoo.io.video import read_video
 from avzoo.models.av_lipsync import AvLipsyncConfig, AvLipsyncModel, AvLipsyncProcessor
+from avzoo.models.koemorph import KoemorphModel
 
 REPO = Path(__file__).resolve().parents[1]
 SPACE = REPO / "spaces" / "blendshape-animation"
@@ -67,7 +75,27 @@ def model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def predictors(model_dir) -> dict:
-    return ba.load_predictors(model_dir)
+    return ba.load_predictors({"av-lipsync": model_dir, "koemorph": None})  # not a bundled koemorph
+
+
+@pytest.fixture(scope="module")
+def koemorph_dir(tmp_path_factory) -> Path:
+    """A tiny random koemorph checkpoint folder (config, safetensors, processor config)."""
+    folder = tmp_path_factory.mktemp("koemorph")
+    torch.manual_seed(0)
+    config = tiny_config()  # hidden 16, 2 heads, 16 mel frames of context, 2 + 2 queries, emotion_dim 16
+    model = KoemorphModel(config).eval()
+    with torch.no_grad():  # the untrained head sits at the rest pose; spread it so curves move
+        model.output.bias.normal_(-1.0, 0.5)
+    model.save_pretrained(folder)
+    tiny_processor(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def both(model_dir, koemorph_dir) -> dict:
+    """av-lipsync and koemorph, as the Space loads them once both checkpoints are there."""
+    return ba.load_predictors({"av-lipsync": model_dir, "koemorph": koemorph_dir})
 
 
 @pytest.fixture(scope="module")
@@ -483,7 +511,7 @@ def test_frame_rate_and_channel_order_come_from_the_models_output(speech_wav, tm
 
 
 def test_default_output_folders_are_fresh_and_old_ones_swept(predictors, speech_wav, tmp_path, monkeypatch):
-    monkeypatch.setattr(ba, "OUTPUT_ROOT", tmp_path / "root")
+    monkeypatch.setattr(req, "OUTPUT_ROOT", tmp_path / "root")
     example = ba.example_audio()
     assert example is not None and example.parent == tmp_path / "root" / "examples"
     assert len(ba.read_speech(example)) > SR
@@ -505,10 +533,164 @@ def test_load_predictors_explains_missing_checkpoints(model_dir, tmp_path, monke
         ba.load_predictors(tmp_path / "nowhere")
     with pytest.raises(ValueError, match=r"unknown model\(s\) \['nope'\]"):
         ba.load_predictors({"nope": model_dir})
+    with pytest.raises(ValueError, match=r"holds a av-lipsync checkpoint, not koemorph"):
+        ba.load_predictors({"koemorph": model_dir})
     monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "av-lipsync", tmp_path / "not-bundled")
-    with pytest.raises(ValueError, match=r"no model checkpoint found \(looked in .*not-bundled\)"):
+    monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "koemorph", tmp_path / "not-bundled-either")
+    with pytest.raises(
+        ValueError, match=r"no model checkpoint found \(looked in .*not-bundled, .*not-bundled-either\)"
+    ):
         ba.load_predictors()
     assert list(ba.load_predictors({"av-lipsync": model_dir})) == ["av-lipsync"]
+    with pytest.raises(ValueError, match=r"no model checkpoint found"):  # None leaves a model out
+        ba.load_predictors({"av-lipsync": None})
+
+
+# --- koemorph and the comparison ------------------------------------------------------------------
+
+
+def test_koemorph_takes_no_emotion_and_has_no_mouth_filter(both, koemorph_dir, speech_wav):
+    from transformers import pipeline
+
+    av, km = both["av-lipsync"], both["koemorph"]
+    assert list(both) == ["av-lipsync", "koemorph"]  # the registry's order: the dropdown's
+    assert ba.takes_emotion(av) and av.crisp_mouth is True
+    assert not ba.takes_emotion(km) and km.crisp_mouth is False
+    assert ba.takes_emotion(_fake_predictor)  # a plain callable counts as taking one
+    audio = ba.read_speech(speech_wav)
+    out = km(audio, None, None, life=True)
+    pipe = pipeline("audio-to-blendshapes", model=str(koemorph_dir))
+    np.testing.assert_allclose(
+        out["blendshapes"], pipe(audio, sampling_rate=SR, life=True)["blendshapes"], atol=1e-6
+    )
+    assert "mode" not in out and out["fps"] == 30.0
+    with pytest.raises(
+        ValueError, match=r"^koemorph hears the emotion in the voice; it takes no emotion or intensity$"
+    ):
+        km(audio, "happy", 0.8)
+    with pytest.raises(ValueError, match=r"^koemorph has no crisp_mouth filter; leave crisp_mouth unset$"):
+        ba.PipelinePredictor(koemorph_dir, crisp_mouth=True)
+    assert ba.PipelinePredictor(koemorph_dir, crisp_mouth=False).crisp_mouth is False
+
+
+def test_animate_with_koemorph_hears_the_emotion_in_the_voice(both, speech_wav, tmp_path):
+    km = both["koemorph"]
+    result = ba.animate(
+        speech_wav, predictor=km, model="koemorph", identity_seed=3, out_dir=tmp_path, life=True
+    )
+    assert result.emotion is None and result.intensity is None and result.mode is None and result.text is None
+    expected = km(result.audio, None, None, life=True)["blendshapes"]
+    np.testing.assert_allclose(result.blendshapes, np.clip(expected, 0, 1), atol=1e-6)
+    assert result.blendshapes.std(axis=0).max() > 1e-3  # the tiny model's curves move
+    assert result.video.name == "koemorph-voice.mp4" and result.json.name == "koemorph-voice-blendshapes.json"
+    assert read_video(result.video).audio is not None
+    summary = result.summary()
+    assert "frames with **koemorph** (emotion from the voice, face #3, upper-face life)." in summary
+    assert "intensity" not in summary and "mode" not in summary
+    # a blank text is no text
+    blank = ba.animate(
+        speech_wav,
+        predictor=km,
+        model="koemorph",
+        identity_seed=3,
+        text=" \n",
+        life=True,
+        out_dir=tmp_path / "b",
+    )
+    np.testing.assert_array_equal(blank.blendshapes, result.blendshapes)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "got"),
+    [
+        ({"emotion": "happy"}, "emotion 'happy'"),
+        ({"intensity": 0.5}, "intensity 0.5"),
+        ({"text": "I'm so happy!"}, "a text"),
+        ({"emotion": "neutral", "intensity": "strong"}, "emotion 'neutral', intensity 'strong'"),
+    ],
+)
+def test_an_emotion_for_koemorph_is_refused_before_the_audio_is_read(both, kwargs, got):
+    """The Python API refuses what koemorph cannot use rather than dropping it (the page disables those controls
+    and its /animate does not pass them on)."""
+    with pytest.raises(ValueError) as info:
+        ba.animate("never-read.wav", predictor=both["koemorph"], model="koemorph", **kwargs)
+    assert str(info.value) == (
+        f"model 'koemorph' hears the emotion in the voice and takes no emotion, intensity or text (got {got}); "
+        "leave them unset"
+    )
+
+
+def test_compare_runs_both_models_on_the_same_audio_and_face(both, paused_wav, style_files, tmp_path):
+    channels = ["jawOpen", "browInnerUp"]
+    common = {"identity_seed": 3, "channels": channels, "life": True, "size": 64}
+    results = ba.compare(
+        paused_wav, "sad", 0.6, predictors=both, out_dir=tmp_path, style=style_files["good"], **common
+    )
+    assert list(results) == ["av-lipsync", "koemorph"]
+    av, km = results["av-lipsync"], results["koemorph"]
+    # Each is what animate gives alone: av-lipsync with the emotion and the style fitted on it, koemorph without.
+    alone_av = ba.animate(
+        paused_wav,
+        "sad",
+        0.6,
+        predictor=both["av-lipsync"],
+        style=style_files["good"],
+        out_dir=tmp_path / "a",
+        **common,
+    )
+    alone_km = ba.animate(
+        paused_wav, predictor=both["koemorph"], model="koemorph", out_dir=tmp_path / "k", **common
+    )
+    np.testing.assert_array_equal(av.blendshapes, alone_av.blendshapes)
+    np.testing.assert_array_equal(km.blendshapes, alone_km.blendshapes)
+    assert np.abs(av.blendshapes - km.blendshapes).max() > 0.01  # two different models
+    assert (av.emotion, av.intensity, av.style) == ("sad", 0.6, "'me.json'")
+    assert av.mode == alone_av.mode == "streaming"  # the tiny av-lipsync has no offline head
+    assert (km.emotion, km.intensity, km.style, km.mode) == (None, None, None, None)
+    np.testing.assert_array_equal(av.audio, km.audio)
+    assert len(av.blendshapes) == len(km.blendshapes) and av.identity_seed == km.identity_seed == 3
+    assert av.video.parent == km.video.parent == tmp_path and av.video.name != km.video.name
+    assert list(dict.fromkeys(km.curves["channel"])) == channels
+    assert (
+        "with **av-lipsync** (sad, intensity 0.60, face #3, streaming mode, style 'me.json', upper-face life)"
+        in (av.summary())
+    )
+    assert "with **koemorph** (emotion from the voice, face #3, upper-face life)" in km.summary()
+
+    # A text goes to av-lipsync only (one without words needs no text model).
+    texts = ba.compare(paused_wav, "happy", predictors=both, text="?!", out_dir=tmp_path / "t", size=64)
+    assert (texts["av-lipsync"].text, texts["av-lipsync"].emotion) == ("?!", "neutral")
+    assert (texts["koemorph"].text, texts["koemorph"].emotion) == (None, None)
+
+
+def test_compare_checks_everything_before_any_model_runs(both, speech_wav, bad_audio, style_files):
+    def never(*args, **kwargs):
+        raise AssertionError("a model ran")
+
+    class NeverHears:
+        takes_emotion = False
+
+        def __call__(self, *args, **kwargs):
+            raise AssertionError("a model ran")
+
+    idle = {"av-lipsync": never, "koemorph": NeverHears()}
+    for kwargs, message in (
+        ({"emotion": "joyful"}, r"^unknown emotion 'joyful'"),
+        ({"intensity": 2}, r"^intensity must be a number in \[0, 1\]"),
+        ({"identity_seed": -1}, r"^face seed must be a whole number"),
+        ({"text": "ha " * 1000}, r"^the text is 3000 characters long"),
+        ({"style": style_files["not_json"]}, r"^style file 'notes\.json' is not JSON"),
+        ({"audio": bad_audio["silent"]}, r"^audio file 'silent\.wav' is silent"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            ba.compare(**{"audio": speech_wav, **kwargs}, predictors=idle)
+    # a style fitted on neither model: av-lipsync's reason; none at all
+    with pytest.raises(
+        ValueError, match=r"^style file 'someone-else\.json': this style was fitted on other weights"
+    ):
+        ba.compare("never-read.wav", predictors=both, style=style_files["foreign"])
+    with pytest.raises(ValueError, match=r"^compare needs at least one model$"):
+        ba.compare(speech_wav, predictors={})
 
 
 # --- expression from a text -------------------------------------------------------------------------
@@ -522,9 +704,9 @@ SAD_TEXT = "I miss her so much, everything feels empty now."
 def bundled_predictor():
     """The bundled av-lipsync (the text-vad checkpoint must be bundled too); skips without them."""
     folder = get_family("av-lipsync").checkpoint
-    if not ba._is_checkpoint(folder) or not ba._is_checkpoint(ba.TEXT_MODEL_DIR):
+    if not req._is_checkpoint(folder) or not req._is_checkpoint(ba.TEXT_MODEL_DIR):
         pytest.skip("needs the bundled av-lipsync and text-vad checkpoints")
-    return ba.load_predictors({"av-lipsync": folder})["av-lipsync"]
+    return ba.load_predictors({"av-lipsync": folder, "koemorph": None})["av-lipsync"]
 
 
 @pytest.fixture(scope="module")
@@ -584,7 +766,7 @@ def test_no_text_or_a_blank_one_leaves_the_emotion_menu_in_charge(predictors, sp
 
 
 def test_a_missing_text_model_is_a_clear_error_before_the_audio_is_read(predictors, tmp_path, monkeypatch):
-    monkeypatch.setattr(ba, "TEXT_MODEL_DIR", tmp_path / "missing")
+    monkeypatch.setattr(req, "TEXT_MODEL_DIR", tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match=r"the text-vad checkpoint is not installed here"):
         ba.animate(None, predictor=predictors["av-lipsync"], text="I'm so happy!")  # no audio: not read yet
     # without a text, or with one that has no words, the app needs no text model
@@ -676,7 +858,7 @@ def test_ui_answers_through_gradio_client(model_dir, speech_wav, paused_wav, bad
             paused_wav,
             "happy",
             0.8,
-            predictor=ba.load_predictors(model_dir)["av-lipsync"],
+            predictor=ba.load_predictors({"av-lipsync": model_dir})["av-lipsync"],
             style=style_files["good"],
         )
         np.testing.assert_allclose(from_json(json_path)[0], expected.blendshapes, atol=1e-6)
@@ -754,6 +936,139 @@ def test_api_names_every_output_and_errors_arrive_as_plain_text(tmp_path):
     assert info.value.title == "Cannot animate this"
 
 
+def _props(demo) -> dict[str, dict]:
+    """The page's components' props, by elem_id."""
+    components = demo.get_config_file()["components"]
+    return {c["props"]["elem_id"]: c["props"] for c in components if c["props"].get("elem_id")}
+
+
+def test_the_emotion_controls_follow_the_model_and_compare_is_offered_with_both(both):
+    emotion_controls = ("ba-emotion", "ba-intensity", "ba-text")
+    # koemorph first: the page opens with the emotion controls off and the note shown
+    demo = ba.build_ui(
+        predictors={"koemorph": both["koemorph"], "av-lipsync": both["av-lipsync"]}, examples=False
+    )
+    props = _props(demo)
+    assert [props[e]["interactive"] for e in emotion_controls] == [False, False, False]
+    assert props["ba-voice-note"]["visible"]
+    assert props["ba-voice-note"]["value"] == (
+        "**koemorph** hears the emotion in the voice: Emotion, Intensity and the text do not apply to it. "
+        "*Compare both models* still gives them to av-lipsync."
+    )
+    assert props["ba-compare"]["visible"] and props["ba-compare"]["value"] == "Compare both models"
+    assert props["ba-model"]["interactive"]
+    assert [tuple(c) for c in props["ba-model"]["choices"]] == [("koemorph",) * 2, ("av-lipsync",) * 2]
+    assert props["ba-single"]["visible"] and not props["ba-comparison"]["visible"]
+    # choosing a model switches the controls and the note
+    on_model = next(fn.fn for fn in demo.fns.values() if fn.name == "on_model")
+    *controls, note = on_model("av-lipsync")
+    assert [c["interactive"] for c in controls] == [True, True, True] and note["visible"] is False
+    *controls, note = on_model("koemorph")
+    assert [c["interactive"] for c in controls] == [False, False, False] and note["visible"] is True
+    assert note["value"].startswith("**koemorph** hears the emotion in the voice")
+    intro = next(c["props"]["value"] for c in demo.get_config_file()["components"] if c["type"] == "html")
+    assert "koemorph hears the emotion in the voice" in intro and "/compare" in intro
+
+    # av-lipsync alone: nothing to compare, and no note
+    props = _props(ba.build_ui(predictors={"av-lipsync": both["av-lipsync"]}, examples=False))
+    assert [props[e]["interactive"] for e in emotion_controls] == [True, True, True]
+    assert not props["ba-voice-note"]["visible"] and not props["ba-compare"]["visible"]
+    assert props["ba-model"]["interactive"] is False
+
+
+def test_ui_offers_koemorph_and_the_comparison_through_gradio_client(
+    model_dir, koemorph_dir, both, speech_wav, style_files, bad_audio
+):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    audio = handle_file(str(speech_wav))
+    demo = ba.build_ui({"av-lipsync": model_dir, "koemorph": koemorph_dir}, examples=False)
+    with serve_blocks(demo, css=ba.CSS) as url:
+        client = Client(url, verbose=False, analytics_enabled=False)
+        endpoints = _api(client)
+        assert sorted(endpoints) == ["/animate", "/compare"]
+        assert [p["parameter_name"] for p in endpoints["/compare"]["parameters"]] == [
+            "audio",
+            "emotion",
+            "intensity",
+            "identity_seed",
+            "channels",
+            "style",
+            "life",
+            "text",
+        ]
+        assert [r["label"] for r in endpoints["/compare"]["returns"]] == [
+            f"{model}: {what}"
+            for model in ("av-lipsync", "koemorph")
+            for what in (
+                "animated face",
+                "blendshape curves (30 fps)",
+                "Live Link Face CSV (60 fps)",
+                "Blendshapes JSON (30 fps)",
+                "summary",
+            )
+        ]
+        animate_fn = next(fn for fn in demo.fns.values() if fn.api_name == "animate")
+        compare_fn = next(fn for fn in demo.fns.values() if fn.api_name == "compare")
+        assert animate_fn.concurrency_id == compare_fn.concurrency_id  # one limit for both
+        assert compare_fn.concurrency_limit == ba.CONCURRENCY_LIMIT
+
+        # /animate with koemorph: the page's (disabled) emotion, intensity and text are not passed on
+        expected = ba.animate(speech_wav, predictor=both["koemorph"], model="koemorph", identity_seed=5)
+        *_, json_path, summary = client.predict(
+            audio, "angry", 0.3, 5, ["jawOpen"], "koemorph", None, False, "I am furious!", api_name="/animate"
+        )
+        np.testing.assert_allclose(from_json(json_path)[0], expected.blendshapes, atol=1e-6)
+        assert "with **koemorph** (emotion from the voice, face #5)." in summary
+        assert "angry" not in summary and "text" not in summary
+
+        # /compare: both models on the same audio, each with what applies to it
+        out = client.predict(
+            audio, "angry", 0.3, 5, ["jawOpen", "mouthClose"], None, False, api_name="/compare"
+        )
+        assert len(out) == 10
+        av_summary, km_summary = out[4], out[9]
+        assert "with **av-lipsync** (angry, intensity 0.30, face #5, streaming mode)." in av_summary
+        assert "with **koemorph** (emotion from the voice, face #5)." in km_summary
+        np.testing.assert_allclose(from_json(out[8])[0], expected.blendshapes, atol=1e-6)
+        frames = len(expected.blendshapes)
+        for video, plot in ((out[0], out[1]), (out[5], out[6])):
+            clip = read_video(video["video"] if isinstance(video, dict) else video)
+            assert clip.audio is not None and clip.num_frames == frames
+            assert len(plot["value"]["data"]) == 2 * frames
+        assert len(from_json(out[3])[0]) == frames and len(read_livelink_csv(out[7])) == 2 * frames - 1
+
+        # the style goes to the model it was fitted on (av-lipsync); life on by default
+        out = client.predict(
+            audio, "happy", 0.8, 5, [], handle_file(str(style_files["good"])), api_name="/compare"
+        )
+        assert "style 'me.json', upper-face life" in out[4]
+        assert "style" not in out[9] and "upper-face life" in out[9]
+
+        # errors: one line, no trace, no server path
+        for upload, style, message in (
+            (bad_audio["silent"], None, r"^audio file 'silent\.wav' is silent"),
+            (
+                speech_wav,
+                style_files["foreign"],
+                r"^style file 'someone-else\.json': this style was fitted on other",
+            ),
+        ):
+            with pytest.raises(AppError, match=message) as info:
+                client.predict(
+                    handle_file(str(upload)),
+                    "happy",
+                    0.5,
+                    1,
+                    [],
+                    None if style is None else handle_file(str(style)),
+                    api_name="/compare",
+                )
+            assert "Traceback" not in str(info.value) and "/tmp" not in str(info.value)
+            assert info.value.title == "Cannot animate this"
+
+
 def test_launch_caps_uploads_and_bounds_the_queue(model_dir):
     import httpx
 
@@ -775,7 +1090,7 @@ def test_launch_caps_uploads_and_bounds_the_queue(model_dir):
         demo.close()
 
 
-def test_zoo_shows_the_space_as_a_tab_only_with_a_checkpoint(model_dir, tmp_path, monkeypatch):
+def test_zoo_shows_the_space_as_a_tab_only_with_a_checkpoint(model_dir, koemorph_dir, tmp_path, monkeypatch):
     bundled = get_family("av-lipsync")
     has_bundled = (bundled.checkpoint / "config.json").is_file()
     assert family_status(bundled).available == has_bundled
@@ -786,6 +1101,7 @@ def test_zoo_shows_the_space_as_a_tab_only_with_a_checkpoint(model_dir, tmp_path
     assert zoo.demo_tabs([status]) == []
 
     monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "av-lipsync", model_dir)
+    monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "koemorph", tmp_path / "no-koemorph")
     status = family_status(Family(**{**bundled.__dict__, "checkpoint_dir": model_dir}))
     assert status.available, status.reason
     assert status.builder is ba.build_ui and status.css == ba.CSS
@@ -794,6 +1110,18 @@ def test_zoo_shows_the_space_as_a_tab_only_with_a_checkpoint(model_dir, tmp_path
     tabs = [c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"]
     assert tabs == ["Overview", "Blendshape animation"]
     assert any(d.get("api_name") == "animate" for d in config["dependencies"])
+    assert not any(d.get("api_name") == "compare" for d in config["dependencies"])
+
+    # koemorph's checkpoint joins the same tab: both in the Model dropdown, and the comparison
+    monkeypatch.setitem(ba.DEFAULT_MODEL_DIRS, "koemorph", koemorph_dir)
+    koemorph = family_status(Family(**{**get_family("koemorph").__dict__, "checkpoint_dir": koemorph_dir}))
+    assert koemorph.available, koemorph.reason
+    config = zoo.build_app([status, koemorph]).get_config_file()
+    tabs = [c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"]
+    assert tabs == ["Overview", "Blendshape animation"]
+    dropdown = next(c["props"] for c in config["components"] if c["props"].get("elem_id") == "ba-model")
+    assert [tuple(c) for c in dropdown["choices"]] == [("av-lipsync",) * 2, ("koemorph",) * 2]
+    assert any(d.get("api_name") == "compare" for d in config["dependencies"])
 
 
 def test_space_folder_is_a_thin_gradio_space(model_dir, monkeypatch):
@@ -938,7 +1266,7 @@ def test_page_animates_with_a_performer_style_and_upper_face_life_in_chromium(
         )
         return status(chrome)
 
-    predict = ba.load_predictors(model_dir)["av-lipsync"]
+    predict = ba.load_predictors({"av-lipsync": model_dir})["av-lipsync"]
     frames = len(ba.animate(paused_wav, predictor=predict).blendshapes)
     demo = ba.build_ui(model_dir, examples=False)
     with serve_blocks(demo, css=ba.CSS) as url:
@@ -1056,3 +1384,116 @@ def test_page_takes_the_expression_from_a_typed_text_in_chromium(
         type_text("")
         assert "(happy, intensity" in animate("(happy, intensity")
     assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.browser
+def test_page_switches_to_koemorph_and_compares_both_models_in_chromium(
+    chrome, screenshot, model_dir, koemorph_dir, speech_wav
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def text_of(d, selector: str) -> str:
+        return d.execute_script(f"return document.querySelector({selector!r})?.innerText ?? ''")
+
+    def shown(d, selector: str) -> bool:
+        """Whether the element is on the page and takes up room (gradio hides columns with display: none)."""
+        return d.execute_script(
+            f"const e = document.querySelector({selector!r}); return !!e && e.getClientRects().length > 0"
+        )
+
+    def disabled(d) -> list[bool]:
+        return d.execute_script(
+            "return ['#ba-emotion input', '#ba-intensity input[type=range]', '#ba-text textarea']"
+            ".map(s => document.querySelector(s).disabled)"
+        )
+
+    def lines_span(d, plot: str) -> float:
+        return d.execute_script(
+            f"const f = document.querySelector('{plot} .role-frame path.background');"
+            f"const l = [...document.querySelectorAll('{plot} .role-mark path')];"
+            "if (!f || !l.length) return 0;"
+            "return Math.max(...l.map(p => p.getBBox().width)) / f.getBBox().width;"
+        )
+
+    def choose_model(name: str) -> None:
+        chrome.find_element(By.CSS_SELECTOR, "#ba-model input").click()
+        option = WebDriverWait(chrome, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, f"#ba-model li[role=option][aria-label='{name}']")
+        )
+        option.click()
+        WebDriverWait(chrome, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "#ba-model input").get_attribute("value") == name
+        )
+
+    frames = len(ba.read_speech(speech_wav)) * 30 // SR
+    demo = ba.build_ui({"av-lipsync": model_dir, "koemorph": koemorph_dir}, examples=False)
+    with serve_blocks(demo, css=ba.CSS) as url:
+        page = open_gradio(chrome, url, expect_text=[ba.TITLE, "Model", "Animate", "Compare both models"])
+        assert "koemorph hears the emotion in the voice instead" in page
+        assert disabled(chrome) == [False, False, False] and not shown(chrome, "#ba-voice-note")
+        screenshot("koemorph-space-open")
+
+        # koemorph: the emotion controls go off and the note says why
+        choose_model("koemorph")
+        WebDriverWait(chrome, 10).until(lambda d: disabled(d) == [True, True, True])
+        WebDriverWait(chrome, 10).until(lambda d: shown(d, "#ba-voice-note"))
+        assert text_of(chrome, "#ba-voice-note").startswith("koemorph hears the emotion in the voice")
+        chrome.find_element(By.CSS_SELECTOR, "#ba-audio input[type=file]").send_keys(str(speech_wav))
+        WebDriverWait(chrome, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#ba-audio audio, #ba-audio .waveform-container")
+        )
+        chrome.find_element(By.ID, "ba-animate").click()
+        WebDriverWait(chrome, 120, poll_frequency=0.5).until(
+            lambda d: "frames with koemorph (emotion from the voice" in text_of(d, "#ba-status")
+        )
+        WebDriverWait(chrome, 30).until(lambda d: lines_span(d, "#ba-curves") > 0.95)
+        time.sleep(1.0)  # the plot's transition
+        single_shot = screenshot("koemorph-single")
+
+        # Compare both models: the single view gives way to one column per model, side by side
+        chrome.find_element(By.ID, "ba-compare").click()
+        WebDriverWait(chrome, 120, poll_frequency=0.5).until(
+            lambda d: (
+                "with av-lipsync (happy, intensity 0.80" in text_of(d, "#ba-status-0")
+                and "with koemorph (emotion from the voice" in text_of(d, "#ba-status-1")
+            )
+        )
+        assert not shown(chrome, "#ba-single") and shown(chrome, "#ba-comparison")
+        for i in (0, 1):
+            WebDriverWait(chrome, 30).until(
+                lambda d, i=i: d.find_elements(By.CSS_SELECTOR, f"#ba-video-{i} video[src]")
+            )
+            WebDriverWait(chrome, 30).until(lambda d, i=i: lines_span(d, f"#ba-curves-{i}") > 0.95)
+        for i in (0, 1):
+            assert f"{frames} frames" in text_of(
+                chrome, f"#ba-status-{i}"
+            ) or f"{frames + 1} frames" in text_of(chrome, f"#ba-status-{i}")
+        # the faces side by side; the curves one above the other at the full width, every channel in the legend
+        left, right = (chrome.find_element(By.ID, f"ba-video-{i}").rect for i in (0, 1))
+        assert left["x"] + left["width"] <= right["x"] and abs(left["y"] - right["y"]) < 2
+        assert right["width"] > 250
+        top, bottom = (chrome.find_element(By.ID, f"ba-curves-{i}").rect for i in (0, 1))
+        assert top["y"] + top["height"] <= bottom["y"] and top["x"] == bottom["x"] == left["x"]
+        assert top["width"] > left["width"] + right["width"]
+        for i in (0, 1):
+            legend = chrome.execute_script(
+                f"return document.querySelector('#ba-curves-{i} [aria-roledescription=legend]')"
+                "?.getAttribute('aria-label') ?? ''"
+            )
+            assert "6 values" in legend and "eyeBlinkLeft" in legend
+        time.sleep(1.0)
+        compare_shot = screenshot("koemorph-compare")
+
+        # back to av-lipsync: the controls come back; Animate shows the single view again
+        choose_model("av-lipsync")
+        WebDriverWait(chrome, 10).until(lambda d: disabled(d) == [False, False, False])
+        WebDriverWait(chrome, 10).until(lambda d: not shown(d, "#ba-voice-note"))
+        chrome.find_element(By.ID, "ba-animate").click()
+        WebDriverWait(chrome, 120, poll_frequency=0.5).until(
+            lambda d: "with av-lipsync (happy" in text_of(d, "#ba-status") and shown(d, "#ba-single")
+        )
+        assert not shown(chrome, "#ba-comparison")
+        body = chrome.find_element(By.TAG_NAME, "body").text
+        assert "Traceback" not in body and "Error" not in body
+    assert single_shot.stat().st_size > 20_000 and compare_shot.stat().st_size > 20_000

@@ -1,50 +1,36 @@
 """The blendshape-animation Space: speech (+ an emotion, or the text being spoken) → an animated face, blendshape
-curves, and Live Link Face CSV / JSON downloads.
+curves, and Live Link Face CSV / JSON downloads, from av-lipsync or koemorph, or from both side by side.
 
-Two layers:
+Two modules:
 
-* :func:`animate` is the whole request without any UI: audio in, an :class:`Animation` out (the (T, 52)
-  track, an H.264/AAC MP4 of the rendered face with the audio, the curves as a long DataFrame, a Live Link
-  Face CSV at 60 fps and a JSON file at 30 fps). It raises ``ValueError`` for bad input.
-* :func:`build_ui` wraps it in a ``gr.Blocks`` whose main event is ``/animate`` (also for ``gradio_client``);
-  the Space's ``app.py`` launches it, and ``avzoo serve`` shows it as a tab once a checkpoint is bundled.
+* :mod:`avzoo.apps.blendshape_request` is the request without any UI (no gradio): the checks, the predictors
+  (:func:`load_predictors`, :class:`PipelinePredictor`), :func:`animate` (audio in, an :class:`Animation` out) and
+  :func:`compare` (every model on the same audio). Every public name of it is re-exported here, so
+  ``from avzoo.apps.blendshape_animation import animate, load_predictors`` keeps working; the settings its
+  functions read at call time (``OUTPUT_ROOT``, ``TEXT_MODEL_DIR``) are patched there, not here.
+* This module is the page: :func:`build_ui` wraps the request in a ``gr.Blocks`` whose events are ``/animate`` (one
+  model) and ``/compare`` (all of them, when there are two or more; also for ``gradio_client``); the Space's
+  ``app.py`` launches it, and ``avzoo serve`` shows it as a tab once a checkpoint is bundled.
 
-Models are *predictors*: ``callable(audio_16k, emotion, intensity, **options)`` returning what the
-``"audio-to-blendshapes"`` pipeline returns, ``{"blendshapes": (T, C), "names": [...], "fps": ...}``; the app takes
-the frame rate from it and puts the channels in canonical ARKit order by name. The options are the pipeline's
-``style=`` and ``life=``, passed only when a request uses them, so a plain three-argument callable still serves
-requests without them. :class:`PipelinePredictor` is that pipeline on a checkpoint folder (one per folder,
-created when the UI is built), the one inference path of the family (processor, model, the processor's
-calibrated crisp_mouth, then the performer style and upper-face life when asked for). :data:`DEFAULT_MODEL_DIRS`
-maps model names to their bundled folders, from the family registry (the families of this Space registered for the
-pipeline task), so a second family (koemorph) joins the "Model" dropdown once it registers the task and its
-checkpoint is bundled.
+The "Model" dropdown lists the models whose checkpoints exist (:data:`DEFAULT_MODEL_DIRS`, or the folders given to
+:func:`build_ui`): av-lipsync, and koemorph once ``avzoo/pretrained/koemorph/`` holds its checkpoint.
 
-Three per-request options go through to the pipeline:
+**The emotion controls follow the model.** av-lipsync takes the Emotion menu, the Intensity and the "Expression
+from this text" box. koemorph hears the emotion in the voice: with it selected the three are disabled and a note
+says so. ``/animate`` with such a model does not pass them on (the page still sends their values, and a
+``gradio_client`` caller has to send the emotion and intensity, which are positional): the summary says "emotion
+from the voice". :func:`animate` itself, the Python API, refuses them with a ``ValueError`` instead, so a script
+never loses an argument silently. The performer style and upper-face life apply to every model.
 
-* **Expression from this text** (``text=``): the sentence being spoken. When it is given and not blank, its emotion
-  comes from the bundled ``text-vad`` model (:data:`TEXT_MODEL_DIR`, loaded once per process and cached):
-  :func:`avzoo.pipelines.text_to_vad.text_emotion` scores the whole text (its first 128 tokens) as one clip-level
-  ``{emotion: probability}`` mix, which goes to the pipeline as ``emotion=`` in place of the emotion menu's label;
-  the intensity still applies. A text with no words (only emoji or punctuation) gives the neutral face (the
-  all-zeros condition). :attr:`Animation.text_emotion` and the summary say what the text gave. A blank text means
-  no text (the menu's emotion); a non-string or a text over :data:`MAX_TEXT_CHARS` characters is a
-  ``ValueError``; a missing text-vad checkpoint is a ``FileNotFoundError`` saying so. The emotion name is still
-  checked (:func:`check_emotion`) when a text overrides it.
+**Compare both models** (a button, shown when two or more models are available) runs every model on the same
+audio and face (:func:`compare`) and shows the results side by side in place of the single view: per model the
+face video, a summary line (model, emotion or "from the voice", mode if any, seconds), the curves and the
+downloads. The emotion settings go to av-lipsync (the models that take them), whichever model the dropdown shows;
+a performer style goes to the model it was fitted on. ``/compare`` takes the inputs of ``/animate`` but the model.
 
-* **Performer style**: a JSON file from ``avzoo calibrate`` (``style=``), read and checked against the model before
-  any audio is decoded (:func:`read_style`): a file that is not JSON, not a style, or fitted on other weights gets
-  a one-line error naming the file, like bad audio does.
-* **Upper-face life** (blinks, brow raises on stressed syllables; ``life=``). The page's checkbox is *on* by
-  default (:data:`DEFAULT_LIFE`): people trying a demo expect a living face, and a face that never blinks looks
-  broken. :func:`animate` and the pipeline keep it *off* by default, so numbers computed through the API stay
-  comparable with the raw model's. The page asks for ``life=True``, which is seed 0: the same upload gives the
-  same blinks every time.
-
-Limits: clips of :data:`MIN_SECONDS` to :data:`MAX_SECONDS` seconds (60 s keeps a CPU request under half a
-minute and the frames of the video, held in memory, under 400 MB); the face video is
-:data:`VIDEO_SIZE` px square at 30 fps. The 60 s limit is enforced from the file's header before decoding
-(:func:`avzoo.io.audio.load_audio` with ``max_seconds``), so an hour of .m4a is refused in milliseconds.
+The page's "Upper-face life" checkbox is *on* by default (:data:`DEFAULT_LIFE`): people trying a demo expect a
+living face, and a face that never blinks looks broken; :func:`animate` keeps it off by default. The page asks for
+``life=True``, which is seed 0: the same upload gives the same blinks every time.
 
 Server settings, sized for a 2-core CPU server such as a free Space:
 
@@ -52,106 +38,90 @@ Server settings, sized for a 2-core CPU server such as a free Space:
   audio is at most ~35 MB even as 96 kHz / 24-bit stereo WAV (11.5 MB as 48 kHz / 16-bit stereo), so
   nothing the app accepts is refused, while a larger upload is stopped before it fills the disk.
 * :data:`QUEUE_MAX_SIZE` (16 waiting requests) and :data:`CONCURRENCY_LIMIT` (2 at a time), set on the
-  ``Blocks`` by :func:`build_ui` (the ``/animate`` event carries its limit into ``avzoo serve`` too). Each
-  request runs torch on one thread and holds up to ~400 MB of video frames, so two at a time use both cores
-  and under 1 GB; sixteen waiting is at most a few minutes' wait (8 rounds of at most ~30 s) before a new
-  request gets "queue full" at once instead of waiting indefinitely.
+  ``Blocks`` by :func:`build_ui`; ``/animate`` and ``/compare`` share that limit (one concurrency group, which
+  carries into ``avzoo serve`` too). Each request runs torch on one thread and holds up to ~400 MB of video
+  frames (a comparison renders its faces one after the other), so two at a time use both cores and under 1 GB;
+  sixteen waiting is at most a few minutes' wait before a new request gets "queue full" at once instead of
+  waiting indefinitely.
 * :data:`DELETE_CACHE` (every hour, files older than an hour): gradio's copies of uploads, including the
   refused ones, and of outputs do not pile up until a restart.
 
-Errors reach the page and ``gradio_client`` as plain text (``gr.Error``): gradio's page shows the message
-as sanitised HTML, so nothing in it can run, and the API returns it verbatim, so it is not HTML-escaped.
-Upload paths on the server are replaced by the file's name, once.
+Errors reach the page and ``gradio_client`` as plain text (``gr.Error``), never a stack trace: gradio's page shows
+the message as sanitised HTML, so nothing in it can run, and the API returns it verbatim, so it is not
+HTML-escaped. Upload paths on the server are replaced by the file's name, once.
 """
 
 from __future__ import annotations
 
 import html
-import inspect
 import logging
-import math
 import os
-import re
-import shutil
-import tempfile
-import threading
-import time
 import uuid
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 import pandas as pd
 
-from avzoo.animation.style import PerformerStyle, load_style
-from avzoo.apps.registry import FAMILIES, get_family
-from avzoo.arkit import ARKIT_NAMES, NUM_BLENDSHAPES, canonical_name, convert
-from avzoo.emotions import INTENSITY_VALUES, RAVDESS_EMOTIONS
-from avzoo.io.audio import DEFAULT_SAMPLING_RATE, load_audio
-from avzoo.io.blendshape_json import to_json
-from avzoo.io.livelink import resample_blendshapes, write_livelink_csv
-from avzoo.pipelines.audio_to_blendshapes import TASK
+from avzoo.apps import blendshape_request
+from avzoo.apps.blendshape_request import (
+    CSV_FPS,
+    DEFAULT_CHANNELS,
+    DEFAULT_MODEL_DIRS,
+    DEFAULT_SEED,
+    EMOTIONS,
+    MAX_SECONDS,
+    MAX_SEED,
+    MAX_TEXT_CHARS,
+    MIN_SECONDS,
+    OUTPUT_MAX_AGE_S,
+    OUTPUT_ROOT,
+    SPACE,
+    TEXT_MODEL_DIR,
+    VIDEO_SIZE,
+    VOICE_NOTE,
+    Animation,
+    PipelinePredictor,
+    Predictor,
+    animate,
+    check_channels,
+    check_emotion,
+    check_intensity,
+    check_life,
+    check_seed,
+    check_text,
+    compare,
+    curves_frame,
+    load_predictors,
+    read_speech,
+    read_style,
+    takes_emotion,
+    text_expression,
+    torch_threads,
+)
+from avzoo.arkit import ARKIT_NAMES
+from avzoo.emotions import INTENSITY_VALUES
 
 logger = logging.getLogger(__name__)
 
-#: A model as the Space sees it: (16 kHz mono float32 audio, emotion, intensity in [0, 1], **options) → the pipeline's
-#: output, ``{"blendshapes": (T, C) in [0, 1], "names": C channel names, "fps": frames per second}``. The emotion is
-#: a label of :data:`EMOTIONS`, or, for a request with a text, a ``{label: probability}`` dict or None (neutral),
-#: as the pipeline's ``emotion=`` takes them. The options,
-#: ``style=`` (a :class:`~avzoo.animation.style.PerformerStyle`) and ``life=`` (True or an int seed), are passed only
-#: when a request uses them; a predictor that does not take one is refused for such a request.
-Predictor = Callable[[np.ndarray, str, float], Mapping[str, Any]]
-
-#: The Space this module is (families with this ``space`` are its models).
-SPACE = "blendshape-animation"
-#: Live Link Face records at 60 fps; the CSV download is resampled to it.
-CSV_FPS = 60
-#: Longest clip accepted (seconds).
-MAX_SECONDS = 60.0
-#: Shortest clip accepted (seconds): a 60 fps Live Link take needs more than 30 frames to import at its rate.
-MIN_SECONDS = 0.6
-#: Side of the rendered face video in pixels.
-VIDEO_SIZE = 256
 #: Largest upload the server accepts, in bytes (50 MB): 60 s of audio is at most ~35 MB (96 kHz/24-bit stereo WAV).
 MAX_FILE_SIZE = 50 * 1024 * 1024
 #: Requests that may wait in the queue; more get "queue full" at once.
 QUEUE_MAX_SIZE = 16
-#: Requests run at the same time: one per core of a 2-core CPU server (each runs torch single-threaded).
+#: Requests run at the same time (``/animate`` and ``/compare`` together): one per core of a 2-core CPU server
+#: (each runs torch single-threaded).
 CONCURRENCY_LIMIT = 2
+#: The concurrency group of ``/animate`` and ``/compare``.
+CONCURRENCY_ID = "blendshape-animation"
 #: gradio's cache sweep: every hour, delete cached uploads and outputs older than an hour.
 DELETE_CACHE = (3600, 3600)
-EMOTIONS: tuple[str, ...] = RAVDESS_EMOTIONS
-#: The text → emotion model of the "Expression from this text" box: the bundled text-vad checkpoint.
-TEXT_MODEL_DIR: Path = get_family("text-vad").checkpoint
-#: Longest text accepted (characters): 60 s of speech is ~180 words, ~1,100 characters. The model reads the first
-#: 128 tokens (~90 words) of a text.
-MAX_TEXT_CHARS = 2000
-#: Channels plotted unless the user picks others: jaw, lip closure, rounding, smile, brows, a blink.
-DEFAULT_CHANNELS: tuple[str, ...] = (
-    "jawOpen",
-    "mouthClose",
-    "mouthFunnel",
-    "mouthSmileLeft",
-    "browInnerUp",
-    "eyeBlinkLeft",
-)
 #: The plot's legend is one row: more channels than this get cut off, so the UI caps the choice.
 MAX_PLOT_CHANNELS = 6
 DEFAULT_EMOTION = "happy"
 DEFAULT_INTENSITY = 0.8
-DEFAULT_SEED = 7
 #: The page's "Upper-face life" checkbox starts on (a demo's face should blink); :func:`animate` defaults to off.
 DEFAULT_LIFE = True
-MAX_SEED = 2**31 - 1
-#: Per-request output folders live in ``requests/`` here and are swept once older than this many seconds;
-#: the example clip lives in ``examples/``.
-OUTPUT_ROOT = Path(tempfile.gettempdir()) / "avzoo-blendshape-animation"
-OUTPUT_MAX_AGE_S = 3600.0
 EXAMPLE_TEXT = "Put the big map back on the table, and then we can find the way home."
 
 TITLE = "Blendshape animation"
@@ -176,591 +146,10 @@ code { font-family: var(--font-mono); font-size: 0.85em; }
 #: Page CSS for ``launch(css=...)`` (the zoo adds it too); class names are prefixed to stay out of the way.
 CSS = """
 .ba-status { min-height: 1.6em; font-size: 0.95rem; }
-#ba-animate { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+.ba-voice-note { font-size: 0.9rem; border-left: 3px solid var(--color-accent); padding: 2px 0 2px 10px; }
+.ba-emotion-control:has(input:disabled, textarea:disabled) { opacity: 0.5; }
+#ba-animate, #ba-compare { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 """
-
-
-# --- models ---------------------------------------------------------------------------------------
-
-
-# torch's thread count is process-wide: calls that change it take turns.
-_TORCH_THREADS = threading.Lock()
-
-
-@contextmanager
-def torch_threads(n: int | None):
-    """Run torch ops with ``n`` intra-op threads inside the block (None: leave torch as it is)."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    with _TORCH_THREADS:
-        before = torch.get_num_threads()
-        torch.set_num_threads(n)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-
-class PipelinePredictor:
-    """The ``"audio-to-blendshapes"`` pipeline of a checkpoint folder as a :data:`Predictor`.
-
-    Created once per folder; each call runs ``pipeline(audio, sampling_rate=16000, emotion=..., intensity=...,
-    crisp_mouth=..., style=..., life=...)`` (processor, model, post-processing with the processor's calibrated mouth
-    filter by default, then the performer style and upper-face life when a call asks for them).
-
-    ``num_threads`` (default 1) is torch's thread count during a call. The model is small: one thread runs a
-    5 s clip in milliseconds, while several threads on a busy CPU wait on each other at every op (on a shared
-    2-core machine: 0.64 s with torch's 2 threads, 0.008 s with 1; ``benchmarks/blendshape_animation.py``).
-    """
-
-    def __init__(
-        self,
-        model_dir: str | os.PathLike,
-        num_threads: int | None = 1,
-        crisp_mouth: bool | Mapping[str, Any] = True,
-    ):
-        import torch
-        from transformers import pipeline
-
-        self.model_dir = Path(model_dir)
-        # float32 whatever the stored dtype: a bundled fp16 checkpoint runs in float32 on CPU
-        self.pipeline = pipeline(
-            TASK, model=str(self.model_dir), dtype=torch.float32, model_kwargs={"use_safetensors": True}
-        )
-        self.num_threads = num_threads
-        self.crisp_mouth = dict(crisp_mouth) if isinstance(crisp_mouth, Mapping) else bool(crisp_mouth)
-
-    @property
-    def model(self) -> Any:
-        return self.pipeline.model
-
-    @property
-    def processor(self) -> Any:
-        return self.pipeline.feature_extractor
-
-    def check_style(self, style: PerformerStyle) -> None:
-        """``ValueError`` unless ``style`` was fitted on this checkpoint (its model type and weights)."""
-        style.check_model(self.model)
-
-    def __call__(
-        self,
-        audio: np.ndarray,
-        emotion: str,
-        intensity: float,
-        *,
-        style: PerformerStyle | str | os.PathLike | Mapping[str, Any] | None = None,
-        life: bool | int = False,
-    ) -> dict[str, Any]:
-        """Blendshapes for 16 kHz mono ``audio``.
-
-        ``style``: a performer's calibration from ``avzoo calibrate`` (a :class:`PerformerStyle`, its JSON path or
-        dict), fitted on this checkpoint; ``ValueError`` otherwise. ``life``: False, True (seed 0) or an int seed
-        for speech-driven blinks and brow raises.
-        """
-        with torch_threads(self.num_threads):
-            return self.pipeline(
-                audio,
-                sampling_rate=DEFAULT_SAMPLING_RATE,
-                emotion=emotion,
-                intensity=intensity,
-                crisp_mouth=self.crisp_mouth,
-                style=style,
-                life=life,
-            )
-
-
-#: Model name → its bundled checkpoint folder: the families of this Space that serve the pipeline, in registry order.
-DEFAULT_MODEL_DIRS: dict[str, Path] = {
-    f.id: f.checkpoint
-    for f in FAMILIES
-    if f.space == SPACE and f.pipeline is not None and f.pipeline[0] == TASK
-}
-
-
-def _is_checkpoint(folder: Path) -> bool:
-    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
-
-
-def load_predictors(
-    model_dir: str | os.PathLike | Mapping[str, str | os.PathLike] | None = None,
-    *,
-    num_threads: int | None = 1,
-) -> dict[str, Predictor]:
-    """One :class:`PipelinePredictor` per model whose checkpoint exists, in :data:`DEFAULT_MODEL_DIRS` order.
-
-    ``model_dir`` is av-lipsync's checkpoint folder, or a ``{model name: folder}`` mapping; models left out
-    use :data:`DEFAULT_MODEL_DIRS`. A folder given explicitly must hold a checkpoint (``ValueError`` if not);
-    a missing default one just leaves its model out. ``ValueError`` too when no model is left.
-    ``num_threads`` is each predictor's torch thread count (None: torch's default).
-    """
-    if model_dir is None:
-        given: dict[str, Path] = {}
-    elif isinstance(model_dir, Mapping):
-        given = {str(k): Path(v) for k, v in model_dir.items()}
-        unknown = sorted(set(given) - set(DEFAULT_MODEL_DIRS))
-        if unknown:
-            raise ValueError(f"unknown model(s) {unknown}; known models: {list(DEFAULT_MODEL_DIRS)}")
-    else:
-        given = {"av-lipsync": Path(model_dir)}
-    predictors: dict[str, Predictor] = {}
-    for name, default in DEFAULT_MODEL_DIRS.items():
-        folder = given.get(name, default)
-        if not _is_checkpoint(folder):
-            if name in given:
-                raise ValueError(
-                    f"{folder} is not a {name} checkpoint folder (it needs config.json and .safetensors weights)"
-                )
-            continue
-        predictors[name] = PipelinePredictor(folder, num_threads=num_threads)
-    if not predictors:
-        folders = ", ".join(str(folder) for folder in DEFAULT_MODEL_DIRS.values())
-        raise ValueError(f"no model checkpoint found (looked in {folders}); pass model_dir=")
-    return predictors
-
-
-# --- the request, without UI ----------------------------------------------------------------------
-
-
-@dataclass
-class Animation:
-    """Everything one request produces."""
-
-    blendshapes: np.ndarray  #: (T, 52) float32 at :attr:`fps`, canonical ARKit order
-    audio: np.ndarray  #: the 16 kHz mono input as the model heard it
-    video: Path  #: H.264 + AAC MP4 of the rendered face with the audio
-    livelink_csv: Path  #: Live Link Face CSV take at 60 fps
-    json: Path  #: blendshape JSON at :attr:`fps`
-    curves: pd.DataFrame  #: long format: time (s), channel, value — one row per frame and chosen channel
-    model: str
-    emotion: str
-    intensity: float
-    identity_seed: int
-    fps: float  #: frame rate of the blendshapes and the video, as the model's pipeline reports it
-    timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
-    style: str | None = None  #: the performer style applied (its file name), None without one
-    life: bool | int = False  #: upper-face life: False, or True / the int seed it ran with
-    mode: str | None = (
-        None  #: the model mode the pipeline ran (av-lipsync: offline for an upload), if it names one
-    )
-    #: the request's text, None without one (the emotion menu's label applied)
-    text: str | None = None
-    #: what the text gave: ``{emotion: probability}`` (the clip's emotion), None for no text or a text without words
-    text_emotion: dict[str, float] | None = None
-
-    @property
-    def seconds(self) -> float:
-        return len(self.audio) / DEFAULT_SAMPLING_RATE
-
-    def summary(self) -> str:
-        """One line for the page: what was made and how long each stage took (the text's emotion, not its words)."""
-        t = self.timings
-        if self.text is None:
-            feeling = self.emotion
-        elif self.text_emotion is None:
-            feeling = "neutral: the text has no words"
-        else:
-            feeling = f"{self.emotion} from the text, {100 * self.text_emotion[self.emotion]:.0f} %"
-        extras = f", {self.mode} mode" if self.mode else ""
-        if self.style is not None:
-            extras += f", style {self.style}"
-        if self.life is not False:
-            extras += ", upper-face life"
-        return (
-            f"{self.seconds:.1f} s of speech → {len(self.blendshapes)} frames with **{self.model}** "
-            f"({feeling}, intensity {self.intensity:.2f}, face #{self.identity_seed}{extras}). "
-            f"Model {t.get('model', 0):.2f} s · render {t.get('render', 0):.2f} s · "
-            f"total {t.get('total', 0):.2f} s."
-        )
-
-
-def check_emotion(emotion: Any) -> str:
-    """A RAVDESS emotion name (any case); ``ValueError`` listing them otherwise."""
-    key = str(emotion).strip().lower() if isinstance(emotion, str) else None
-    if key not in EMOTIONS:
-        raise ValueError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
-    return key
-
-
-def check_text(text: Any) -> str | None:
-    """The request's text: a string of at most :data:`MAX_TEXT_CHARS` characters, or None when it is None or blank
-    (no text: the emotion menu applies). ``ValueError`` for anything else."""
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        raise ValueError(
-            f"text must be a string (the sentence being spoken) or None, got {type(text).__name__}"
-        )
-    if not text.strip():
-        return None
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(
-            f"the text is {len(text)} characters long; at most {MAX_TEXT_CHARS} are accepted (the sentence being "
-            "spoken)"
-        )
-    return text
-
-
-# Loading the text model once: two first requests at the same time must not both load it.
-_TEXT_MODEL_LOCK = threading.Lock()
-
-
-def text_expression(text: str, text_model: Any = None) -> dict[str, float] | None:
-    """The clip's emotion for ``text`` (:func:`avzoo.pipelines.text_to_vad.text_emotion`): ``{label: probability}``
-    over :data:`EMOTIONS`, or None (neutral) when the text has no words.
-
-    ``text_model``: a text-to-vad pipeline or checkpoint folder; None is :data:`TEXT_MODEL_DIR`, loaded on first use
-    and cached for the process (``FileNotFoundError`` when that checkpoint is missing). Runs torch on one thread.
-    """
-    from avzoo.pipelines.text_to_vad import split_clauses, text_emotion
-
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a string, got {type(text).__name__}")
-    if not split_clauses(text):  # no words: neutral, and no model needed
-        return None
-    if text_model is None:
-        if not _is_checkpoint(TEXT_MODEL_DIR):
-            raise FileNotFoundError(
-                "the text-vad checkpoint is not installed here (avzoo/pretrained/text-vad), so the expression "
-                "cannot come from a text; leave the text empty to use the emotion menu"
-            )
-        text_model = str(TEXT_MODEL_DIR)
-    with _TEXT_MODEL_LOCK, torch_threads(1):
-        scores = text_emotion(text, text_model)
-    if scores is None:
-        return None
-    return {str(label): float(p) for label, p in scores.items()}
-
-
-def check_intensity(intensity: Any) -> float:
-    """A number in [0, 1], or a RAVDESS level word (``"normal"`` / ``"strong"``), valued by
-    :data:`avzoo.emotions.INTENSITY_VALUES` (the table the processors use)."""
-    if isinstance(intensity, str) and intensity.strip().lower() in INTENSITY_VALUES:
-        return INTENSITY_VALUES[intensity.strip().lower()]
-    try:
-        value = float(intensity)
-    except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(intensity, bool) or not 0.0 <= value <= 1.0:
-        words = "/".join(repr(w) for w in INTENSITY_VALUES)
-        raise ValueError(f"intensity must be a number in [0, 1] or {words}, got {intensity!r}")
-    return value
-
-
-def check_seed(seed: Any) -> int:
-    """A face identity seed: a whole number in [0, 2**31 - 1] (None means the default face)."""
-    if seed is None:
-        return DEFAULT_SEED
-    try:
-        value = float(seed)
-    except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(seed, bool) or not value.is_integer() or not 0 <= value <= MAX_SEED:
-        raise ValueError(f"face seed must be a whole number in [0, {MAX_SEED}], got {seed!r}")
-    return int(value)
-
-
-def check_life(life: Any) -> bool | int:
-    """Upper-face life as the pipeline takes it: False, True (seed 0) or a whole-number seed (None is off)."""
-    if life is None:
-        return False
-    if isinstance(life, (bool, np.bool_)):
-        return bool(life)
-    if isinstance(life, (int, np.integer)) and 0 <= life <= MAX_SEED:
-        return int(life)
-    raise ValueError(f"life must be True/False or a whole-number seed in [0, {MAX_SEED}], got {life!r}")
-
-
-def read_style(
-    style: str | os.PathLike | Mapping[str, Any] | PerformerStyle | None,
-    predictor: Predictor | None = None,
-) -> PerformerStyle | None:
-    """Load a performer style (a JSON path, a dict or a :class:`PerformerStyle`; None or ``""``: no style) and,
-    when ``predictor`` has ``check_style`` (:class:`PipelinePredictor` does), check it was fitted on that model.
-
-    ``ValueError`` naming the file, never its server path, for a missing file, a file that is not JSON or not a
-    performer style from ``avzoo calibrate``, and a style fitted on another model or other weights.
-    """
-    if style is None or (isinstance(style, str) and not style.strip()):
-        return None
-    name = "the performer style"
-    if isinstance(style, (str, os.PathLike)):
-        name = f"style file {Path(style).name!r}"
-    try:
-        loaded = load_style(style)
-        if loaded is not None and callable(getattr(predictor, "check_style", None)):
-            predictor.check_style(loaded)
-    except ValueError as e:
-        message = str(e)
-        if isinstance(style, (str, os.PathLike)):
-            message = _hide_upload_path(message, style, name, prefix="style file ")
-        if not message.startswith(name):
-            message = f"{name}: {message}"
-        raise ValueError(message) from None
-    return loaded
-
-
-def _takes_option(predictor: Callable[..., Any], option: str) -> bool:
-    """Whether ``predictor`` accepts the keyword ``option`` (or any keyword); True when its signature is unknown."""
-    try:
-        parameters = inspect.signature(predictor).parameters.values()
-    except (TypeError, ValueError):
-        return True
-    return any(
-        p.kind is p.VAR_KEYWORD or (p.name == option and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-        for p in parameters
-    )
-
-
-def check_channels(channels: Sequence[str] | str | None) -> list[str]:
-    """Canonical names of the channels to plot (any spelling :func:`avzoo.arkit.canonical_name` knows)."""
-    if channels is None:
-        return list(DEFAULT_CHANNELS)
-    if isinstance(channels, str):
-        channels = [c for c in channels.split(",") if c.strip()]
-    out: list[str] = []
-    for name in channels:
-        canonical = canonical_name(str(name).strip())  # ValueError naming the unknown channel
-        if canonical not in out:
-            out.append(canonical)
-    return out
-
-
-def read_speech(audio: Any, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """Load a path or an ``(array, rate)`` pair as 16 kHz mono and refuse what cannot be animated.
-
-    ``ValueError`` for no audio, unreadable/corrupt files, clips shorter than :data:`MIN_SECONDS` or
-    longer than ``max_seconds``, and digital silence (the processor's rule, :data:`avzoo.io.audio.SILENCE_PEAK`).
-    """
-    if audio is None or (isinstance(audio, str) and not audio.strip()):
-        raise ValueError("no audio: upload a speech file or record some speech first")
-    name = "the audio"
-    if isinstance(audio, (str, os.PathLike)):
-        name = f"audio file {Path(audio).name!r}"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # light clipping is fine for a demo
-            # max_seconds goes down to the reader, which refuses a longer file before decoding it.
-            speech = load_audio(audio, DEFAULT_SAMPLING_RATE, max_seconds=max_seconds)
-    except ValueError as e:
-        message = str(e)
-        if isinstance(audio, (str, os.PathLike)):  # the user never saw the server's upload path
-            message = _hide_upload_path(message, audio, name)
-        if "digital silence" in message:
-            message = f"{name} is silent (all zeros): there is no speech to animate"
-        raise ValueError(message) from None
-    seconds = len(speech) / DEFAULT_SAMPLING_RATE
-    if seconds < MIN_SECONDS:
-        raise ValueError(
-            f"{name} is {seconds:.2f} s long; it must be {MIN_SECONDS:g} to {max_seconds:g} s of speech"
-        )
-    return speech
-
-
-def _hide_upload_path(message: str, path: str | os.PathLike, name: str, prefix: str = "audio file ") -> str:
-    """``message`` with the server path of an upload replaced by the file's name, once per mention.
-
-    ``"audio file /tmp/gradio/…/x.wav is …"`` becomes ``"audio file 'x.wav' is …"`` (``name``; ``prefix`` is the
-    words before the path), and any other mention of the path, quoted or not, becomes ``'x.wav'``; one pass, so
-    nothing is replaced twice.
-    """
-    paths = sorted({str(path), str(Path(path).expanduser())}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(p) for p in paths)
-    quoted = repr(Path(path).name)
-    return re.sub(
-        rf"({re.escape(prefix)})?(['\"]?)(?:{alternatives})\2",
-        lambda m: name if m.group(1) else quoted,
-        message,
-    )
-
-
-def curves_frame(blendshapes: np.ndarray, channels: Sequence[str], fps: float) -> pd.DataFrame:
-    """The chosen channels of a track at ``fps`` as a long DataFrame (``time`` in s, ``channel``, ``value``) for
-    ``gr.LinePlot``."""
-    channels = check_channels(channels)
-    n = len(blendshapes)
-    times = np.arange(n, dtype=np.float64) / fps
-    index = [ARKIT_NAMES.index(c) for c in channels]
-    return pd.DataFrame(
-        {
-            "time": np.tile(times, len(channels)),
-            "channel": np.repeat(np.array(channels, dtype=object), n),
-            "value": np.asarray(blendshapes, dtype=np.float64)[:, index].T.reshape(-1),
-        }
-    )
-
-
-def _check_prediction(output: Any, model: str) -> tuple[np.ndarray, float]:
-    """A predictor's output (the pipeline's dict) → (canonical (T, 52) float32 in [0, 1], fps)."""
-    if not isinstance(output, Mapping) or "blendshapes" not in output or "fps" not in output:
-        raise RuntimeError(
-            f"model {model!r} returned {type(output).__name__}, expected the audio-to-blendshapes pipeline's "
-            "{'blendshapes', 'names', 'fps'} dict"
-        )
-    x = np.asarray(output["blendshapes"], dtype=np.float32)
-    names = list(output.get("names") or ARKIT_NAMES)
-    if x.ndim != 2 or x.shape[1] != len(names) or len(x) == 0:
-        raise RuntimeError(f"model {model!r} returned shape {x.shape}, expected (frames, {len(names)})")
-    if names != list(ARKIT_NAMES):  # another order: convert by name, refusing a track that lacks channels
-        try:
-            missing = set(ARKIT_NAMES) - {canonical_name(str(n)) for n in names}
-        except ValueError as e:
-            raise RuntimeError(f"model {model!r} returned unknown channel names: {e}") from None
-        if missing:
-            raise RuntimeError(f"model {model!r} returned no {sorted(missing)} channels")
-        x = convert(x, names)
-    if x.shape[1] != NUM_BLENDSHAPES:
-        raise RuntimeError(f"model {model!r} returned shape {x.shape}, expected (frames, {NUM_BLENDSHAPES})")
-    if not np.isfinite(x).all():
-        raise RuntimeError(f"model {model!r} returned NaN/inf blendshapes")
-    fps = output["fps"]
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not 0 < float(fps) <= 1000:
-        raise RuntimeError(f"model {model!r} returned frame rate {fps!r}, expected a positive number")
-    return np.clip(x, 0.0, 1.0), float(fps)
-
-
-def _output_dir() -> Path:
-    """A fresh folder for one request's files; folders older than an hour are removed on the way."""
-    root = OUTPUT_ROOT / "requests"
-    root.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for old in root.iterdir():
-        try:
-            if old.is_dir() and now - old.stat().st_mtime > OUTPUT_MAX_AGE_S:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:  # another request removed it first
-            pass
-    out = root / uuid.uuid4().hex
-    out.mkdir()
-    return out
-
-
-def animate(
-    audio: Any,
-    emotion: str = "neutral",
-    intensity: float | str = 1.0,
-    *,
-    predictor: Predictor,
-    model: str = "av-lipsync",
-    identity_seed: int | None = DEFAULT_SEED,
-    channels: Sequence[str] | None = DEFAULT_CHANNELS,
-    out_dir: str | os.PathLike | None = None,
-    size: int = VIDEO_SIZE,
-    max_seconds: float = MAX_SECONDS,
-    style: str | os.PathLike | Mapping[str, Any] | PerformerStyle | None = None,
-    life: bool | int = False,
-    text: str | None = None,
-    text_model: Any = None,
-) -> Animation:
-    """Animate speech: predict blendshapes, render the face video with the audio, write CSV and JSON.
-
-    Args:
-        audio: a file path (any format :func:`avzoo.io.audio.load_audio` reads) or an ``(array, rate)`` pair.
-        emotion: one of :data:`EMOTIONS`. intensity: in [0, 1], or ``"normal"`` / ``"strong"``.
-        predictor: the model (see :data:`Predictor`); ``model`` is its name, for the summary.
-        identity_seed: which face to draw (:func:`avzoo.render.random_identity`).
-        channels: the channels in :attr:`Animation.curves`.
-        out_dir: where the files go (default: a fresh folder under :data:`OUTPUT_ROOT`).
-        size: video side in pixels. max_seconds: longest clip accepted.
-        style: a performer's calibration from ``avzoo calibrate`` (a JSON path, dict or :class:`PerformerStyle`),
-            fitted on ``predictor``'s model (see :func:`read_style`); None for the model's own output.
-        life: upper-face life (blinks, brow raises on stressed syllables): False (default, as in the pipeline),
-            True (seed 0) or an int seed.
-        text: the sentence being spoken (optional). When given and not blank, the emotion comes from it
-            (:func:`text_expression`: the text-vad model's ``{emotion: probability}`` for the whole text) and
-            ``emotion`` is ignored (still checked); ``intensity`` still applies. A text with no words (only emoji or
-            punctuation) gives the neutral face. :attr:`Animation.text_emotion` holds what the text gave.
-        text_model: the text-to-vad pipeline or checkpoint folder for ``text``; None: the bundled text-vad
-            (``FileNotFoundError`` if it is missing).
-
-    Raises ``ValueError`` naming the problem for bad input (see :func:`read_speech`, :func:`read_style` and
-    :func:`check_text`).
-    """
-    from avzoo.render import random_identity, render_video
-
-    start = time.perf_counter()
-    emotion = check_emotion(emotion)
-    intensity = check_intensity(intensity)
-    seed = check_seed(identity_seed)
-    channels = check_channels(channels)
-    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 1024:
-        raise ValueError(f"size must be a whole number of pixels in [64, 1024], got {size!r}")
-    life = check_life(life)
-    text = check_text(text)
-    options: dict[str, Any] = {}
-    if life is not False:
-        options["life"] = life
-    # The style is read and checked against the model before the audio is decoded: a wrong file fails fast.
-    performer = read_style(style, predictor)
-    if performer is not None:
-        options["style"] = performer
-    for option, what in (("style", "a performer style"), ("life", "upper-face life")):
-        if option in options and not _takes_option(predictor, option):
-            raise ValueError(f"model {model!r} does not support {what}")
-    # The text is scored before the audio is decoded too (a missing text model fails fast).
-    timings: dict[str, float] = {}
-    condition: str | dict[str, float] | None = emotion
-    scores = None
-    if text is not None:
-        t = time.perf_counter()
-        condition = scores = text_expression(text, text_model)
-        emotion = "neutral" if scores is None else max(scores, key=scores.__getitem__)
-        timings["text"] = time.perf_counter() - t
-    speech = read_speech(audio, max_seconds)
-    timings["load"] = time.perf_counter() - start
-
-    t = time.perf_counter()
-    output = predictor(speech, condition, intensity, **options)
-    blendshapes, fps = _check_prediction(output, model)
-    mode = output.get("mode") if isinstance(output, Mapping) else None
-    timings["model"] = time.perf_counter() - t
-
-    out = Path(out_dir) if out_dir is not None else _output_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{model}-{emotion}" if text is None else f"{model}-text-{emotion}"
-    t = time.perf_counter()
-    video = render_video(
-        blendshapes, random_identity(seed), fps=fps, audio=speech, path=out / f"{stem}.mp4", size=size
-    )
-    timings["render"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    livelink = write_livelink_csv(
-        out / f"{stem}-livelink.csv", resample_blendshapes(blendshapes, fps, CSV_FPS), fps=CSV_FPS
-    )
-    json_path = out / f"{stem}-blendshapes.json"
-    to_json(blendshapes, fps, json_path)
-    timings["files"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - start
-    return Animation(
-        blendshapes=blendshapes,
-        audio=speech,
-        video=Path(video),
-        livelink_csv=livelink,
-        json=json_path,
-        curves=curves_frame(blendshapes, channels, fps),
-        model=model,
-        emotion=emotion,
-        intensity=intensity,
-        identity_seed=seed,
-        fps=fps,
-        timings=timings,
-        style=None if performer is None else _style_name(style),
-        life=life,
-        mode=mode,
-        text=text,
-        text_emotion=scores,
-    )
-
-
-def _style_name(style: Any) -> str:
-    """How the summary names a style: its file name, or "(custom)" for one given as a dict or object."""
-    return repr(Path(style).name) if isinstance(style, (str, os.PathLike)) else "(custom)"
-
-
-# --- the UI ---------------------------------------------------------------------------------------
 
 
 def _user_error(message: str) -> gr.Error:
@@ -770,8 +159,9 @@ def _user_error(message: str) -> gr.Error:
 
 
 def example_audio() -> Path | None:
-    """A synthetic example sentence (espeak-ng), made once per machine; None if synthesis is unavailable."""
-    path = OUTPUT_ROOT / "examples" / "put-the-big-map-back.wav"
+    """A synthetic example sentence (espeak-ng), made once per machine under
+    ``blendshape_request.OUTPUT_ROOT``; None if synthesis is unavailable."""
+    path = blendshape_request.OUTPUT_ROOT / "examples" / "put-the-big-map-back.wav"
     if path.is_file():
         return path
     try:
@@ -793,25 +183,93 @@ def _plot_update(curves: pd.DataFrame) -> Any:
     return gr.update(value=curves, x_lim=[0.0, float(curves["time"].max()) if len(curves) else 1.0])
 
 
+def _clear_plot(track: Any) -> Any:
+    # Gradio's plot rebuilds its chart when the axis range changes but may draw the old data into it, and keeps the
+    # old channels in the legend when only the data changes; emptying the plot before new data arrives makes it
+    # build a fresh chart from the new data.
+    return gr.update() if track is None else None
+
+
+def _replot(track: Any, channels: Any) -> Any:
+    if track is None:
+        return gr.update()
+    blendshapes, fps = track
+    try:
+        return _plot_update(curves_frame(blendshapes, channels or [], fps))
+    except ValueError as e:
+        raise _user_error(str(e)) from None
+
+
+def _voice_note(model: str, names: list[str], conditioned: list[str]) -> str:
+    """What the page says under the emotion controls when ``model`` hears the emotion in the voice."""
+    note = f"**{model}** {VOICE_NOTE}: Emotion, Intensity and the text do not apply to it."
+    if len(names) > 1 and conditioned:
+        note += f" *Compare both models* still gives them to {' and '.join(conditioned)}."
+    return note
+
+
+def _intro(names: list[str], models: Mapping[str, Predictor]) -> str:
+    intro = INTRO
+    hearing = [name for name in names if not takes_emotion(models[name])]
+    if hearing:
+        intro += f" {' and '.join(hearing)} {VOICE_NOTE} instead of taking one from the menu."
+    if len(names) > 1:
+        intro += f" Compare {' and '.join(names)} on the same audio, side by side."
+    return intro
+
+
+def _plot(title: str, height: int, elem_id: str) -> gr.LinePlot:
+    return gr.LinePlot(
+        x="time",
+        y="value",
+        color="channel",
+        x_title="time (s)",
+        y_title="blendshape value",
+        y_lim=[0.0, 1.0],
+        label=title,
+        show_label=False,
+        title=title,
+        height=height,
+        elem_id=elem_id,
+    )
+
+
 def build_ui(
-    model_dir: str | os.PathLike | Mapping[str, str | os.PathLike] | None = None,
+    model_dir: str | os.PathLike | Mapping[str, str | os.PathLike | None] | None = None,
     *,
     predictors: Mapping[str, Predictor] | None = None,
     examples: bool = True,
 ) -> gr.Blocks:
-    """The Space's Blocks (launch with ``css=CSS``). Main event: ``/animate``.
+    """The Space's Blocks (launch with ``css=CSS``). Events: ``/animate``, and ``/compare`` with two or more models.
 
     ``/animate`` takes (audio file, emotion, intensity, face seed, channels, model, performer style file or None,
     upper-face life, text or None) and returns (video, curves, Live Link CSV, JSON, summary); the last three inputs
     have defaults (no style; life on, :data:`DEFAULT_LIFE`; no text: the emotion applies), so a six-argument call
-    still works. A text that is not blank replaces the emotion (see :func:`animate`). ``model_dir`` is av-lipsync's
-    checkpoint folder (default: the bundled one; see :func:`load_predictors`); ``predictors`` replaces loading
-    altogether. ``examples`` adds a synthetic example clip.
+    still works. A text that is not blank replaces the emotion (see :func:`animate`). With a model that hears the
+    emotion in the voice (koemorph) the emotion, intensity and text are not used.
+
+    ``/compare`` takes the same inputs but the model (audio, emotion, intensity, seed, channels, style, life, text)
+    and returns (video, curves, Live Link CSV, JSON, summary) per model, in the dropdown's order (:func:`compare`).
+
+    ``model_dir`` is av-lipsync's checkpoint folder or a ``{model name: folder}`` mapping (default: the bundled
+    ones; see :func:`load_predictors`); ``predictors`` replaces loading altogether. ``examples`` adds a synthetic
+    example clip.
     """
     models = dict(predictors) if predictors is not None else load_predictors(model_dir)
     if not models:
         raise ValueError("build_ui needs at least one predictor")
     names = list(models)
+    conditioned = [name for name in names if takes_emotion(models[name])]
+    comparing = len(names) > 1
+
+    def outputs_of(result: Animation) -> tuple:
+        return (
+            str(result.video),
+            _plot_update(result.curves),
+            str(result.livelink_csv),
+            str(result.json),
+            result.summary(),
+        )
 
     # The defaults of style, life and text make them optional for gradio_client (gradio reads a None default from
     # the signature, and the checkbox's initial value), so calls with the first six inputs keep working.
@@ -830,55 +288,77 @@ def build_ui(
         if model not in models:
             raise _user_error(f"unknown model {model!r}; choose one of {', '.join(names)}")
         progress(0.1, desc="Predicting blendshapes and rendering the face")
+        takes = (
+            model in conditioned
+        )  # a model that hears the emotion gets none of the page's emotion settings
         try:
             result = animate(
                 audio,
-                emotion,
-                intensity,
+                emotion if takes else None,
+                intensity if takes else None,
                 predictor=models[model],
                 model=model,
                 identity_seed=identity_seed,
                 channels=channels or [],
                 style=style,
                 life=bool(life),  # the page's checkbox: True is seed 0, so an upload always blinks the same
-                text=text,  # a blank box is no text: the emotion menu applies
+                text=text if takes else None,  # a blank box is no text: the emotion menu applies
             )
         except (ValueError, FileNotFoundError) as e:  # bad input; a missing text-vad checkpoint
             raise _user_error(str(e)) from None
         except Exception as e:  # the page shows a message, the log keeps the trace
             logger.exception("animation failed")
             raise _user_error(f"animation failed: {type(e).__name__}: {e}") from None
-        return (
-            str(result.video),
-            _plot_update(result.curves),
-            str(result.livelink_csv),
-            str(result.json),
-            result.summary(),
-            (result.blendshapes, result.fps),
-        )
+        return (*outputs_of(result), (result.blendshapes, result.fps))
 
-    def clear_plot(blendshapes):
-        # Gradio's plot rebuilds its chart when the axis range changes but may draw the old data into it,
-        # and keeps the old channels in the legend when only the data changes; emptying the plot before
-        # new data arrives makes it build a fresh chart from the new data.
-        return gr.update() if blendshapes is None else None
-
-    def replot(track, channels):
-        if track is None:
-            return gr.update()
-        blendshapes, fps = track
+    def run_compare(
+        audio,
+        emotion,
+        intensity,
+        identity_seed,
+        channels,
+        style=None,
+        life=DEFAULT_LIFE,
+        text=None,
+        progress=gr.Progress(),
+    ):
+        progress(0.1, desc=f"Running {' and '.join(names)} and rendering their faces")
         try:
-            return _plot_update(curves_frame(blendshapes, channels or [], fps))
-        except ValueError as e:
+            results = compare(
+                audio,
+                emotion,
+                intensity,
+                predictors=models,
+                identity_seed=identity_seed,
+                channels=channels or [],
+                style=style,
+                life=bool(life),
+                text=text,
+            )
+        except (ValueError, FileNotFoundError) as e:
             raise _user_error(str(e)) from None
+        except Exception as e:
+            logger.exception("comparison failed")
+            raise _user_error(f"comparison failed: {type(e).__name__}: {e}") from None
+        outputs = [value for name in names for value in outputs_of(results[name])]
+        return (*outputs, {name: (r.blendshapes, r.fps) for name, r in results.items()})
 
+    def on_model(model):
+        hears = model in models and model not in conditioned
+        note = _voice_note(model, names, conditioned) if hears else ""
+        controls = [gr.update(interactive=not hears)] * 3
+        return (*controls, gr.update(value=note, visible=hears))
+
+    first_hears = names[0] not in conditioned
     with gr.Blocks(title=f"{TITLE} · avzoo", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.HTML(
-            f'<div class="ba-header"><h1>{html.escape(TITLE)}</h1><p>{html.escape(INTRO)}</p>'
+            f'<div class="ba-header"><h1>{html.escape(TITLE)}</h1><p>{html.escape(_intro(names, models))}</p>'
             f'<p class="ba-note">Clips of {MIN_SECONDS:g}–{MAX_SECONDS:g} s. The models learned from synthetic '
             "speech, so real voices move the mouth less precisely. A performer style from "
             "<code>avzoo calibrate</code> maps the output to one performer's face. Also callable with "
-            '<code>gradio_client</code>: <code>api_name="/animate"</code>.</p></div>',
+            '<code>gradio_client</code>: <code>api_name="/animate"</code>'
+            + (' or <code>"/compare"</code>' if comparing else "")
+            + ".</p></div>",
             css_template=HEADER_CSS,
             padding=False,
         )
@@ -895,6 +375,8 @@ def build_ui(
                         choices=[(e.capitalize(), e) for e in EMOTIONS],
                         value=DEFAULT_EMOTION,
                         label="Emotion",
+                        interactive=not first_hears,
+                        elem_classes="ba-emotion-control",
                         elem_id="ba-emotion",
                     )
                     intensity = gr.Slider(
@@ -904,6 +386,8 @@ def build_ui(
                         step=0.05,
                         label="Intensity",
                         info=" · ".join(f"{v:g} ≈ RAVDESS {w}" for w, v in INTENSITY_VALUES.items()),
+                        interactive=not first_hears,
+                        elem_classes="ba-emotion-control",
                         elem_id="ba-intensity",
                     )
                 text = gr.Textbox(
@@ -914,14 +398,22 @@ def build_ui(
                     lines=2,
                     max_lines=6,
                     max_length=MAX_TEXT_CHARS,
+                    interactive=not first_hears,
+                    elem_classes="ba-emotion-control",
                     elem_id="ba-text",
+                )
+                voice_note = gr.Markdown(
+                    _voice_note(names[0], names, conditioned) if first_hears else "",
+                    visible=first_hears,
+                    elem_classes="ba-voice-note",
+                    elem_id="ba-voice-note",
                 )
                 with gr.Row():
                     model = gr.Dropdown(
                         choices=names,
                         value=names[0],
                         label="Model",
-                        interactive=len(names) > 1,
+                        interactive=comparing,
                         elem_id="ba-model",
                     )
                     seed = gr.Number(
@@ -958,7 +450,14 @@ def build_ui(
                         scale=2,
                         elem_id="ba-life",
                     )
-                button = gr.Button("Animate", variant="primary", elem_id="ba-animate")
+                with gr.Row():
+                    button = gr.Button("Animate", variant="primary", elem_id="ba-animate")
+                    compare_button = gr.Button(
+                        "Compare both models" if len(names) == 2 else f"Compare all {len(names)} models",
+                        variant="secondary",
+                        visible=comparing,
+                        elem_id="ba-compare",
+                    )
                 example = example_audio() if examples else None
                 if example is not None:
                     # The examples clear the text box, so their emotion is the one shown.
@@ -969,44 +468,129 @@ def build_ui(
                         cache_examples=False,
                     )
             with gr.Column(scale=7, min_width=360):
-                video = gr.Video(
-                    label="Animated face (with the audio)",
-                    height=340,
-                    autoplay=True,
-                    interactive=False,
-                    elem_id="ba-video",
-                )
-                # Labelled so the API names this output "summary" (not value_<id>); the page hides the label.
-                status = gr.Markdown(
-                    "", label="Summary", show_label=False, elem_classes="ba-status", elem_id="ba-status"
-                )
-                plot = gr.LinePlot(
-                    x="time",
-                    y="value",
-                    color="channel",
-                    x_title="time (s)",
-                    y_title="blendshape value",
-                    y_lim=[0.0, 1.0],
-                    label="Blendshape curves (30 fps)",
-                    show_label=False,
-                    title="Blendshape curves (30 fps)",
-                    height=320,
-                    elem_id="ba-curves",
-                )
-                with gr.Row():
-                    csv_file = gr.File(label="Live Link Face CSV (60 fps)", elem_id="ba-csv")
-                    json_file = gr.File(label="Blendshapes JSON (30 fps)", elem_id="ba-json")
+                with gr.Column(elem_id="ba-single") as single:
+                    video = gr.Video(
+                        label="Animated face (with the audio)",
+                        height=340,
+                        autoplay=True,
+                        interactive=False,
+                        elem_id="ba-video",
+                    )
+                    # Labelled so the API names this output "summary" (not value_<id>); the page hides the label.
+                    status = gr.Markdown(
+                        "", label="Summary", show_label=False, elem_classes="ba-status", elem_id="ba-status"
+                    )
+                    plot = _plot("Blendshape curves (30 fps)", 320, "ba-curves")
+                    with gr.Row():
+                        csv_file = gr.File(label="Live Link Face CSV (60 fps)", elem_id="ba-csv")
+                        json_file = gr.File(label="Blendshapes JSON (30 fps)", elem_id="ba-json")
+                # The comparison replaces the single view: the faces and summaries side by side, in the dropdown's
+                # order; the curves one above the other, at the full width (their time axes line up, and at half
+                # width the plot's one-row legend cut channels off); each model's downloads under its face's column.
+                side_videos, side_status, side_plots, side_csv, side_json = {}, {}, {}, {}, {}
+                with gr.Column(visible=False, elem_id="ba-comparison") as pair:
+                    with gr.Row(equal_height=False):
+                        for i, name in enumerate(names):
+                            with gr.Column(min_width=240):
+                                side_videos[name] = gr.Video(
+                                    label=f"{name}: animated face",
+                                    height=300,
+                                    autoplay=True,
+                                    interactive=False,
+                                    elem_id=f"ba-video-{i}",
+                                )
+                                side_status[name] = gr.Markdown(
+                                    "",
+                                    label=f"{name}: summary",
+                                    show_label=False,
+                                    elem_classes="ba-status",
+                                    elem_id=f"ba-status-{i}",
+                                )
+                    for i, name in enumerate(names):
+                        side_plots[name] = _plot(f"{name}: blendshape curves (30 fps)", 260, f"ba-curves-{i}")
+                    with gr.Row(equal_height=False):
+                        for i, name in enumerate(names):
+                            with gr.Column(min_width=240):
+                                side_csv[name] = gr.File(
+                                    label=f"{name}: Live Link Face CSV (60 fps)", elem_id=f"ba-csv-{i}"
+                                )
+                                side_json[name] = gr.File(
+                                    label=f"{name}: Blendshapes JSON (30 fps)", elem_id=f"ba-json-{i}"
+                                )
         track = gr.State(None)
+        tracks = gr.State(None)  # the comparison's {model: (blendshapes, fps)}
+        # per model, in the order of /animate's outputs
+        side_outputs = [
+            component
+            for name in names
+            for component in (
+                side_videos[name],
+                side_plots[name],
+                side_csv[name],
+                side_json[name],
+                side_status[name],
+            )
+        ]
+        pair_plots = [side_plots[name] for name in names]
 
-        button.click(clear_plot, track, plot, api_visibility="private", show_progress="hidden").then(
+        def show_single(track):
+            return gr.update(visible=True), gr.update(visible=False), _clear_plot(track)
+
+        def show_pair(tracks):
+            return (gr.update(visible=False), gr.update(visible=True), *[_clear_plot(tracks)] * len(names))
+
+        button.click(
+            show_single, track, [single, pair, plot], api_visibility="private", show_progress="hidden"
+        ).then(
             run,
             inputs=[audio, emotion, intensity, seed, channels, model, style, life, text],
             outputs=[video, plot, csv_file, json_file, status, track],
             api_name="animate",
             concurrency_limit=CONCURRENCY_LIMIT,
+            concurrency_id=CONCURRENCY_ID,
         )
-        channels.change(clear_plot, track, plot, api_visibility="private", show_progress="hidden").then(
-            replot, [track, channels], plot, api_visibility="private", show_progress="hidden"
+        if comparing:
+            compare_button.click(
+                show_pair,
+                tracks,
+                [single, pair, *pair_plots],
+                api_visibility="private",
+                show_progress="hidden",
+            ).then(
+                run_compare,
+                inputs=[audio, emotion, intensity, seed, channels, style, life, text],
+                outputs=[*side_outputs, tracks],
+                api_name="compare",
+                concurrency_limit=CONCURRENCY_LIMIT,
+                concurrency_id=CONCURRENCY_ID,
+            )
+        model.change(
+            on_model,
+            model,
+            [emotion, intensity, text, voice_note],
+            api_visibility="private",
+            show_progress="hidden",
+        )
+
+        def clear_plots(track, tracks):
+            return (_clear_plot(track), *[_clear_plot(tracks)] * len(names))
+
+        def replot(track, tracks, channels):
+            pairs = [_replot(None if tracks is None else tracks[name], channels) for name in names]
+            return (_replot(track, channels), *pairs)
+
+        channels.change(
+            clear_plots,
+            [track, tracks],
+            [plot, *pair_plots],
+            api_visibility="private",
+            show_progress="hidden",
+        ).then(
+            replot,
+            [track, tracks, channels],
+            [plot, *pair_plots],
+            api_visibility="private",
+            show_progress="hidden",
         )
     # The Space's queue (app.py launches this Blocks); under `avzoo serve` the zoo's queue applies instead.
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
@@ -1025,20 +609,35 @@ def launch(model_dir: str | os.PathLike | None = None, **launch_kwargs) -> gr.Bl
 
 
 __all__ = [
+    "CONCURRENCY_ID",
     "CONCURRENCY_LIMIT",
     "CSS",
     "CSV_FPS",
     "DEFAULT_CHANNELS",
+    "DEFAULT_EMOTION",
+    "DEFAULT_INTENSITY",
     "DEFAULT_LIFE",
     "DEFAULT_MODEL_DIRS",
+    "DEFAULT_SEED",
     "DELETE_CACHE",
     "EMOTIONS",
+    "EXAMPLE_TEXT",
+    "HEADER_CSS",
+    "INTRO",
     "MAX_FILE_SIZE",
+    "MAX_PLOT_CHANNELS",
     "MAX_SECONDS",
+    "MAX_SEED",
     "MAX_TEXT_CHARS",
     "MIN_SECONDS",
+    "OUTPUT_MAX_AGE_S",
+    "OUTPUT_ROOT",
     "QUEUE_MAX_SIZE",
+    "SPACE",
     "TEXT_MODEL_DIR",
+    "TITLE",
+    "VIDEO_SIZE",
+    "VOICE_NOTE",
     "Animation",
     "PipelinePredictor",
     "Predictor",
@@ -1050,12 +649,14 @@ __all__ = [
     "check_life",
     "check_seed",
     "check_text",
+    "compare",
     "curves_frame",
     "example_audio",
     "launch",
     "load_predictors",
     "read_speech",
     "read_style",
+    "takes_emotion",
     "text_expression",
     "torch_threads",
 ]

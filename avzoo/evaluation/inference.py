@@ -144,6 +144,10 @@ def predict_blendshapes(
             mask = torch.ones(b, t, dtype=torch.long) if mask is None else torch.as_tensor(mask)
             mask = mask.to(device)
             inputs: dict[str, Any] = {"input_features": features, "attention_mask": mask}
+            # Further streams the processor makes for its model (koemorph: emotion_features) go in as they are.
+            for key in getattr(processor, "model_input_names", ()):
+                if key not in (*inputs, "condition") and batch.get(key) is not None:
+                    inputs[key] = torch.as_tensor(batch[key]).to(device=device, dtype=dtype)
             if batch.get("condition") is not None:
                 inputs["condition"] = torch.as_tensor(batch["condition"]).to(device=device, dtype=dtype)
             elif conditions is not None and any(conditions[i] is not None for i in idx):

@@ -118,6 +118,7 @@ def release(
     *,
     results_dir: str | Path = RESULTS_DIR,
     cards_dir: str | Path = CARDS_DIR,
+    hook_options: dict[str, str] | None = None,
 ) -> Path:
     """Release ``family_id`` (see the module docstring); returns the written card, ``<cards_dir>/<family>.md``."""
     family = _family(family_id)
@@ -139,7 +140,8 @@ def release(
         out = results_dir / f"{family.id.replace('-', '_')}_calibration.json"
         out.write_text(json.dumps(report, indent=2) + "\n")
         bundle = write_bundle(family, model, processor)
-        _name_model(Path(hook.evaluate(bundle, corpus)), family.hub_id)
+        # Family-specific inputs of the evaluation (koemorph: its mel-only ablation model) come as hook options.
+        _name_model(Path(hook.evaluate(bundle, corpus, **(hook_options or {}))), family.hub_id)
         if hasattr(hook, "benchmark"):
             hook.benchmark(bundle, results_dir)
     card = render_card(family, train_dirs, results_dir=results_dir)
@@ -162,7 +164,20 @@ def main(family_id: str, argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--card-only", action="store_true", help="only re-render the card from the JSON files"
     )
+    parser.add_argument(
+        "--hook-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to the family's evaluate hook (koemorph: ablation=runs/koemorph/mel-only/best)",
+    )
     args = parser.parse_args(argv)
+    options = {}
+    for item in args.hook_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--hook-option must be KEY=VALUE, got {item!r}")
+        options[key] = value
     if not args.card_only:
         if args.model is None or args.corpus is None:
             parser.error("--model and --corpus are needed unless --card-only")
@@ -170,7 +185,7 @@ def main(family_id: str, argv: Sequence[str] | None = None) -> int:
             if not folder.is_dir():
                 parser.error(f"{name} {folder} is not a folder")
     try:
-        release(family_id, args.model, args.corpus, args.train_dir, args.card_only)
+        release(family_id, args.model, args.corpus, args.train_dir, args.card_only, hook_options=options)
     except ValueError as err:
         parser.error(str(err))
     return 0

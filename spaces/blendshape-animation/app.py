@@ -1,4 +1,4 @@
-"""Hugging Face Space: speech → animated ARKit face (av-lipsync). The UI lives in avzoo.apps."""
+"""Hugging Face Space: speech → animated ARKit face (av-lipsync, koemorph, or both). The UI lives in avzoo.apps."""
 
 from avzoo.apps.blendshape_animation import CSS, MAX_FILE_SIZE, build_ui
 

@@ -130,6 +130,11 @@ class KoemorphEmotionEncoder(nn.Module):
         return self.norm(out.view(*features.shape[:-1], self.length, -1))
 
 
+def _shape_of(value) -> tuple[int, ...] | str:
+    """A tensor's shape as a tuple; for anything else its type name (a numpy array is not a model input)."""
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+
+
 class KoemorphPreTrainedModel(PreTrainedModel):
     config_class = KoemorphConfig
     base_model_prefix = "koemorph"
@@ -207,14 +212,15 @@ class KoemorphModel(KoemorphPreTrainedModel):
                     "this model has an emotion stream: pass emotion_features (batch, frames, "
                     f"{cfg.emotion_input_dim}), the eGeMAPS windows the processor computes"
                 )
-            if tuple(emotion_features.shape) != (b, t, cfg.emotion_input_dim):
+            got = _shape_of(emotion_features)
+            if got != (b, t, cfg.emotion_input_dim):
                 raise ValueError(
-                    f"emotion_features must be (batch, frames, {cfg.emotion_input_dim}) = "
-                    f"{(b, t, cfg.emotion_input_dim)}, got {tuple(emotion_features.shape)}"
+                    f"emotion_features must be a (batch, frames, {cfg.emotion_input_dim}) = "
+                    f"{(b, t, cfg.emotion_input_dim)} tensor, got {got}"
                 )
-        if attention_mask is not None and tuple(attention_mask.shape) != (b, t):
+        if attention_mask is not None and _shape_of(attention_mask) != (b, t):
             raise ValueError(
-                f"attention_mask must be (batch, frames) = {(b, t)}, got {tuple(attention_mask.shape)}"
+                f"attention_mask must be a (batch, frames) = {(b, t)} tensor, got {_shape_of(attention_mask)}"
             )
 
     # --- forward -------------------------------------------------------------------------------------------------

@@ -247,6 +247,7 @@ class KoemorphProcessor(SequenceFeatureExtractor):
         return_tensors: str | None = "pt",
         emotion: Any = None,
         intensity: Any = 1.0,
+        padding: bool | str = "longest",
         **kwargs: Any,
     ) -> BatchFeature:
         """Features of one clip or a list of clips (a list is a batch), right-padded, with ``attention_mask``.
@@ -260,6 +261,8 @@ class KoemorphProcessor(SequenceFeatureExtractor):
                 "koemorph hears the emotion in the voice and takes no emotion/intensity condition; leave them "
                 "unset (av-lipsync takes them)"
             )
+        if padding not in (True, "longest"):
+            raise ValueError(f"padding must be 'longest' (clips are right-padded to the longest), got {padding!r}")
         if kwargs:
             raise ValueError(f"unknown option(s) {sorted(kwargs)}")
         if sampling_rate is None:
