@@ -410,3 +410,42 @@ def test_loss_ignores_padding_and_follows_the_weights():
         head(**inputs, labels=labels[:, :10])
     with pytest.raises(ValueError, match="mse_weight must be >= 0"):
         KoemorphLossWeights(mse_weight=-1.0)
+
+
+def test_history_features_equal_running_on_the_joined_clip():
+    """Mel heard before the clip fills the context of its first frames exactly as if it had been part of the clip;
+    left-padded history (history_mask 0) reads as no history; only the last context - 1 frames matter."""
+    torch.manual_seed(0)
+    model = tiny_model()
+    before, clip = torch.randn(2, 30, 80), random_inputs(2, 12)
+    joined = torch.cat([before, clip["input_features"]], 1)
+    emotion = torch.cat([torch.randn(2, 30, 264), clip["emotion_features"]], 1)
+    mask = torch.ones(2, 34, dtype=torch.long)
+    mask[:, :4] = 0
+    with torch.no_grad():
+        expected = model(joined, emotion).blendshapes[:, 30:]
+        got = model(clip["input_features"], clip["emotion_features"], history_features=before).blendshapes
+        padded = torch.cat([torch.randn(2, 4, 80), before], 1)
+        masked = model(
+            clip["input_features"], clip["emotion_features"], history_features=padded, history_mask=mask
+        ).blendshapes
+        none = model(clip["input_features"], clip["emotion_features"]).blendshapes
+        empty = model(
+            clip["input_features"],
+            clip["emotion_features"],
+            history_features=before,
+            history_mask=torch.zeros(2, 30, dtype=torch.long),
+        ).blendshapes
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(masked, expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(empty, none, atol=1e-6, rtol=0)
+    assert not torch.allclose(none, expected)
+
+
+def test_history_features_of_the_wrong_shape_are_refused():
+    model = tiny_model()
+    clip = random_inputs(2, 12)
+    with pytest.raises(ValueError, match="history_features must be a"):
+        model(**clip, history_features=torch.randn(1, 5, 80))
+    with pytest.raises(ValueError, match="history_mask must be a"):
+        model(**clip, history_features=torch.randn(2, 5, 80), history_mask=torch.ones(2, 4))

@@ -14,7 +14,9 @@ Two steps, both resumable::
    :mod:`avzoo.train.augment`), the same audio for both streams. eGeMAPS costs ~0.1 s per utterance, so the
    augmentation is drawn once per utterance rather than per epoch. ``silence_items`` clips of low-level noise with
    the rest pose as target teach silence → rest.
-2. **Training**: random crops of up to ``max_frames`` frames; the emotion features of a crop keep the real history
+2. **Training**: random crops of up to ``max_frames`` frames, most (``history_rate``) preceded by the mel of 1-3 other
+   utterances of the same talker as history (``history_features``: the far context taps hear speech, not only
+   padding); the emotion features of a crop keep the real history
    of its utterance (they were computed on the whole clip). ``model.use_emotion_stream=false`` trains the mel-only
    ablation on the same features.
 
@@ -64,6 +66,9 @@ class KoemorphTrainConfig(TrainConfig):
     augment_share: float = 0.5  # share of training utterances augmented (once, at feature time)
     babble_dir: str | None = None  # LibriSpeech train-clean-100 folder for background talkers
     silence_items: int = 300  # noise-only training clips with the rest pose as target
+    # Share of training items preceded by 1-3 other utterances of their talker as mel history: corpus clips are ~3 s,
+    # and without it the far taps of the 256-frame context (4-8.5 s back) would never hear speech in training.
+    history_rate: float = 0.75
     normalization_clips: int = 400
     feature_workers: int = 2
     loss_l1_weights: dict = field(default_factory=lambda: dict(_DEFAULT_LOSS.l1_weights))
@@ -198,7 +203,17 @@ class KoemorphFeatureDataset(Dataset):
     Item ``i`` at epoch ``e`` depends only on ``(seed, e, i)``, so a resumed run sees the same items.
     """
 
-    def __init__(self, path: Path, processor: KoemorphProcessor, max_frames: int, seed: int, train: bool):
+    def __init__(
+        self,
+        path: Path,
+        processor: KoemorphProcessor,
+        max_frames: int,
+        seed: int,
+        train: bool,
+        speakers: list[str] | None = None,
+        history_rate: float = 0.0,
+        history_frames: int = 255,
+    ):
         data = np.load(path)
         self.mel, self.grid, self.labels = data["mel"], data["grid"], data["labels"]
         self.lengths, self.samples = data["lengths"], data["samples"]
@@ -206,6 +221,17 @@ class KoemorphFeatureDataset(Dataset):
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)])
         self.grid_offsets = np.concatenate([[0], np.cumsum(data["grid_lengths"])])
         self.processor, self.max_frames, self.seed, self.train = processor, max_frames, seed, train
+        self.history_rate, self.history_frames = history_rate, history_frames
+        self.same_speaker: dict[str, list[int]] = {}
+        if speakers is not None:
+            if len(speakers) != len(self.lengths):
+                raise ValueError(
+                    f"{len(speakers)} speaker ids for {len(self.lengths)} feature items in {path}"
+                )
+            for i, speaker in enumerate(speakers):
+                if speaker:
+                    self.same_speaker.setdefault(speaker, []).append(i)
+        self.speakers = speakers
         self.mean = np.asarray(processor.mel_mean, np.float32)
         self.std = np.asarray(processor.mel_std, np.float32)
         self.epoch = 0
@@ -216,10 +242,22 @@ class KoemorphFeatureDataset(Dataset):
     def __len__(self) -> int:
         return len(self.lengths)
 
+    def mel_of(self, i: int) -> np.ndarray:
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return (self.mel[a:b].astype(np.float32) - self.mean) / self.std
+
+    def history(self, i: int, rng: np.random.Generator) -> np.ndarray:
+        """Normalised mel of 1-3 other utterances of clip ``i``'s talker, back to back (the far mel context)."""
+        others = [j for j in self.same_speaker.get(self.speakers[i], []) if j != i] if self.speakers else []
+        if not others or rng.random() >= self.history_rate:
+            return np.zeros((0, self.mel.shape[1]), np.float32)
+        picks = rng.choice(others, size=min(len(others), int(rng.integers(1, 4))), replace=False)
+        return np.concatenate([self.mel_of(int(j)) for j in picks])[-self.history_frames :]
+
     def clip(self, i: int) -> dict[str, np.ndarray]:
         """The whole clip ``i``: ``input_features``, ``emotion_features``, ``labels``."""
         a, b = self.offsets[i], self.offsets[i + 1]
-        mel = (self.mel[a:b].astype(np.float32) - self.mean) / self.std
+        mel = self.mel_of(i)
         grid = self.processor.normalize_egemaps(self.grid[self.grid_offsets[i] : self.grid_offsets[i + 1]])
         out = {
             "input_features": mel,
@@ -231,19 +269,38 @@ class KoemorphFeatureDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, np.ndarray]:
         item = self.clip(int(i))
+        if not self.train:
+            return item
+        rng = np.random.default_rng([self.seed, self.epoch, int(i)])
+        history = self.history(int(i), rng)
         n = len(item["labels"])
-        if self.train and n > self.max_frames:
-            rng = np.random.default_rng([self.seed, self.epoch, int(i)])
+        if n > self.max_frames:
             start = crop_start(n, self.max_frames, "random", rng.integers(2**31))
+            # The crop keeps what came before it as history: a mid-clip frame hears its past.
+            history = np.concatenate([history, item["input_features"][:start]])[-self.history_frames :]
             item = {k: v[start : start + self.max_frames] for k, v in item.items()}
+        item["history_features"] = history
         return item
 
 
 def collate(items: list[dict]) -> dict[str, torch.Tensor]:
+    """Right-pads the clip streams (with ``attention_mask``); left-pads the history (with ``history_mask``)."""
     keys = [k for k in ("input_features", "emotion_features", "labels") if k in items[0]]
-    batch = SequenceCollator(sequence_keys=keys)(items)
+    batch = SequenceCollator(sequence_keys=keys)([{k: item[k] for k in keys} for item in items])
     for key in keys:
         batch[key] = batch[key].float()
+    if "history_features" in items[0]:
+        h = max(len(item["history_features"]) for item in items)
+        if h:
+            width = items[0]["input_features"].shape[-1]
+            history = torch.zeros(len(items), h, width)
+            mask = torch.zeros(len(items), h, dtype=torch.long)
+            for i, item in enumerate(items):
+                n = len(item["history_features"])
+                if n:
+                    history[i, h - n :] = torch.as_tensor(item["history_features"])
+                    mask[i, h - n :] = 1
+            batch["history_features"], batch["history_mask"] = history, mask
     return batch
 
 
@@ -265,6 +322,19 @@ class _KeepProcessor:
         self.write()
 
 
+def train_speakers(config: KoemorphTrainConfig) -> list[str]:
+    """Talker id of every training feature item, in :func:`compute_features`' order ("" for the noise clips)."""
+    from avzoo.synth.corpus import load_corpus
+
+    ds = load_corpus(config.corpus_dir)["train"]
+    if config.max_train_utterances:
+        ds = ds.select(range(min(config.max_train_utterances, len(ds))))
+    speakers = [f"{config.corpus_dir}:{s}" for s in ds["speaker_id"]]
+    for folder, repeat in config.extra_corpus_dirs.items():
+        speakers += [f"{folder}:{s}" for s in load_corpus(folder)["train"]["speaker_id"]] * int(repeat)
+    return speakers + [""] * config.silence_items
+
+
 def build(config: KoemorphTrainConfig):
     """Model (with its loss head), processor and the two datasets."""
     feature_processor = compute_features(config)
@@ -281,7 +351,16 @@ def build(config: KoemorphTrainConfig):
         },
     )
     folder = config.features_path
-    train_ds = KoemorphFeatureDataset(folder / "train.npz", processor, config.max_frames, config.seed, True)
+    train_ds = KoemorphFeatureDataset(
+        folder / "train.npz",
+        processor,
+        config.max_frames,
+        config.seed,
+        True,
+        speakers=train_speakers(config),
+        history_rate=config.history_rate,
+        history_frames=model.config.mel_context_frames - 1,
+    )
     val_ds = KoemorphFeatureDataset(
         folder / "validation.npz", processor, config.max_frames, config.seed, False
     )
@@ -300,6 +379,8 @@ def main(argv: list[str] | None = None):
             attention_mask=batch["attention_mask"],
             labels=batch["labels"],
             loss_weights=weights,
+            history_features=batch.get("history_features"),
+            history_mask=batch.get("history_mask"),
         ).loss
 
     def compute_metrics(model, batch, state):

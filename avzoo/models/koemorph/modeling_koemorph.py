@@ -223,6 +223,30 @@ class KoemorphModel(KoemorphPreTrainedModel):
                 f"attention_mask must be a (batch, frames) = {(b, t)} tensor, got {_shape_of(attention_mask)}"
             )
 
+    def _history(
+        self, features: torch.Tensor, mask: torch.Tensor | None, before: torch.Tensor
+    ) -> torch.Tensor:
+        """``before`` (B, context - 1, C) of mel_padding with the history's last frames written at its end."""
+        b, frames, c = before.shape
+        if (
+            not isinstance(features, torch.Tensor)
+            or features.ndim != 3
+            or tuple(features.shape[::2]) != (b, c)
+        ):
+            raise ValueError(
+                f"history_features must be a (batch={b}, frames, {c}) tensor, got {_shape_of(features)}"
+            )
+        h = features.shape[1]
+        if mask is not None and (not isinstance(mask, torch.Tensor) or tuple(mask.shape) != (b, h)):
+            raise ValueError(
+                f"history_mask must be a (batch, frames) = {(b, h)} tensor, got {_shape_of(mask)}"
+            )
+        features = features.to(before.dtype)
+        if mask is not None:
+            features = torch.where(mask.to(features.device).bool()[..., None], features, before[:, :1])
+        features = features[:, -frames:] if frames else features[:, :0]
+        return torch.cat([before[:, : frames - features.shape[1]], features], 1)
+
     # --- forward -------------------------------------------------------------------------------------------------
 
     def stream_weights(self) -> torch.Tensor:
@@ -252,6 +276,8 @@ class KoemorphModel(KoemorphPreTrainedModel):
         emotion_features: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         output_attentions: bool = False,
+        history_features: torch.Tensor | None = None,
+        history_mask: torch.Tensor | None = None,
         **kwargs,
     ) -> KoemorphOutput:
         """Blendshapes for every frame of each clip.
@@ -261,6 +287,11 @@ class KoemorphModel(KoemorphPreTrainedModel):
             emotion_features: (B, T, 264) normalised eGeMAPS windows (ignored by a mel-only model).
             attention_mask: (B, T), 1 on real frames; padded frames read ``mel_padding`` and give rest logits.
             output_attentions: also return the mouth queries' attention over the mel channels.
+            history_features: (B, H, n_mels) normalised log-mel heard *before* the clip (the same talker's previous
+                sentence, a stream's past): the mel context of the first frames reads it instead of ``mel_padding``.
+                Only its last ``mel_context_frames - 1`` frames matter. No outputs are made for it.
+            history_mask: (B, H), 1 on real history frames; history is left-aligned to the clip, so a shorter history
+                is padded on the left (0s first).
         """
         self._check_inputs(input_features, emotion_features, attention_mask)
         cfg = self.config
@@ -272,8 +303,11 @@ class KoemorphModel(KoemorphPreTrainedModel):
             keep = attention_mask.to(x.device).bool()[..., None]
             x = torch.where(keep, x, pad)
         history, ahead = cfg.mel_context_frames - 1, cfg.lookahead_frames
+        before = pad.expand(b, history, c)
+        if history_features is not None:
+            before = self._history(history_features, history_mask, before)
         # Output frame t reads padded positions [t + ahead, t + ahead + context - 1].
-        padded = torch.cat([pad.expand(b, history, c), x, pad.expand(b, ahead, c)], 1)
+        padded = torch.cat([before, x, pad.expand(b, ahead, c)], 1)
         emotion = None
         if self.emotion_encoder is not None:
             emotion = emotion_features.to(param.dtype)
@@ -313,6 +347,8 @@ class KoemorphForBlendshapeRegression(KoemorphPreTrainedModel):
         labels: torch.Tensor | None = None,
         loss_weights: KoemorphLossWeights | None = None,
         output_attentions: bool = False,
+        history_features: torch.Tensor | None = None,
+        history_mask: torch.Tensor | None = None,
         **kwargs,
     ) -> KoemorphRegressionOutput:
         """Blendshapes and, with ``labels`` (B, T, 52), the loss the recipe minimises."""
@@ -321,6 +357,8 @@ class KoemorphForBlendshapeRegression(KoemorphPreTrainedModel):
             emotion_features,
             attention_mask=attention_mask,
             output_attentions=output_attentions,
+            history_features=history_features,
+            history_mask=history_mask,
         )
         loss = None
         if labels is not None:

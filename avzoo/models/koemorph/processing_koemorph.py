@@ -262,7 +262,9 @@ class KoemorphProcessor(SequenceFeatureExtractor):
                 "unset (av-lipsync takes them)"
             )
         if padding not in (True, "longest"):
-            raise ValueError(f"padding must be 'longest' (clips are right-padded to the longest), got {padding!r}")
+            raise ValueError(
+                f"padding must be 'longest' (clips are right-padded to the longest), got {padding!r}"
+            )
         if kwargs:
             raise ValueError(f"unknown option(s) {sorted(kwargs)}")
         if sampling_rate is None:
