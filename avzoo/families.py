@@ -92,6 +92,8 @@ FAMILIES: tuple[Family, ...] = (
         models="avzoo.models.koemorph",
         pipeline=("audio-to-blendshapes", "avzoo.pipelines.audio_to_blendshapes:AudioToBlendshapesPipeline"),
         recipe="avzoo.train.koemorph",
+        evaluation="avzoo.evaluation.koemorph",
+        release="avzoo.release.koemorph",
     ),
     Family(
         id="av-fer",

@@ -174,7 +174,7 @@ def test_every_family_with_release_hooks_has_them_and_a_card_template():
             assert callable(getattr(module, name)), f"{family.release}.{name}"
         assert rel.card_template(family).is_file()
     with pytest.raises(ValueError, match="no release hooks"):
-        rel.hooks("koemorph")
+        rel.hooks("av-fer")
 
 
 # --- the av-lipsync card -------------------------------------------------------------------------------------------
