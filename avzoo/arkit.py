@@ -8,7 +8,7 @@ axis. Other tools use other orders and spellings; convert between them *by name*
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -83,6 +83,26 @@ def indices(names: Sequence[str] | str) -> list[int]:
     if isinstance(names, str):
         names = GROUPS.get(names, (names,))
     return [INDEX[canonical_name(n)] for n in names]
+
+
+def positions(names: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Positions of channels ``wanted`` in the channel order ``names`` (a model's own order); ``ValueError`` names
+    the first unknown one."""
+    index = {n: i for i, n in enumerate(names)}
+    try:
+        return [index[n] for n in wanted]
+    except KeyError as err:
+        raise ValueError(f"unknown blendshape name {err.args[0]!r}") from None
+
+
+def channel_weights(names: Sequence[str], weights: Mapping[str, float]) -> np.ndarray:
+    """``(len(names),)`` float32 weights from ``{name or name prefix: weight}`` (default 1); the longest match wins."""
+    out = np.ones(len(names), dtype=np.float32)
+    for i, name in enumerate(names):
+        matches = [k for k in weights if name == k or name.startswith(k)]
+        if matches:
+            out[i] = weights[max(matches, key=len)]
+    return out
 
 
 def group_mask(group: str) -> np.ndarray:

@@ -41,6 +41,7 @@ __all__ = [
     "MIN_SAMPLING_RATE",
     "SILENCE_PEAK",
     "AudioClippingWarning",
+    "audio_batch",
     "load_audio",
     "prepare_audio",
     "save_audio",
@@ -222,6 +223,24 @@ def validate_audio(
             stacklevel=2,
         )
     return arr
+
+
+def audio_batch(raw_speech: Any) -> list[Any]:
+    """A processor's ``raw_speech`` as a list of clips: a list/tuple of clips is a batch, a list of numbers or one
+    array (1-D samples, or 2-D channels) is one clip. ``ValueError`` for an empty batch or another type."""
+    if isinstance(raw_speech, (list, tuple)):
+        if len(raw_speech) == 0:
+            raise ValueError(
+                "got an empty batch: pass a clip (array of samples) or a non-empty list of clips"
+            )
+        if all(np.isscalar(x) for x in raw_speech):
+            return [np.asarray(raw_speech)]  # one clip given as a list of samples
+        return list(raw_speech)
+    if isinstance(raw_speech, np.ndarray) or hasattr(raw_speech, "detach"):  # numpy or torch
+        return [raw_speech]
+    raise ValueError(
+        f"raw_speech must be an array of samples or a list of them, got {type(raw_speech).__name__}"
+    )
 
 
 def prepare_audio(

@@ -28,7 +28,6 @@ of the neutral utterances get the all-zeros condition, which the model must trea
 from __future__ import annotations
 
 import io
-import os
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from avzoo.synth.corpus import load_corpus
 from avzoo.synth.mixtures import coloured_noise
 from avzoo.synth.visemes import TARGETS
 from avzoo.train.augment import Augmenter
+from avzoo.train.checkpoints import KeepProcessor
 from avzoo.train.config import TrainConfig
 from avzoo.train.data import SequenceCollator, crop_item, crop_start
 from avzoo.train.loop import train
@@ -381,24 +381,6 @@ def _unwrap(model: Any) -> Any:
     return getattr(model, "module", model)  # DistributedDataParallel
 
 
-class _KeepProcessor:
-    """Writes the (fitted) processor next to every model the loop saves: best/ and final/."""
-
-    def __init__(self, processor: AvLipsyncProcessor, output_dir: str):
-        self.processor, self.output_dir = processor, Path(output_dir)
-
-    def write(self) -> None:
-        if int(os.environ.get("RANK", "0")) != 0:
-            return
-        for name in ("best", "final"):
-            folder = self.output_dir / name
-            if (folder / "config.json").exists():
-                self.processor.save_pretrained(folder)
-
-    def on_evaluate(self, state, metrics) -> None:
-        self.write()
-
-
 def main(argv: list[str] | None = None):
     config = AvLipsyncTrainConfig.from_cli(sys.argv[1:] if argv is None else argv)
     model, processor, train_ds, val_ds = build(config)
@@ -461,7 +443,7 @@ def main(argv: list[str] | None = None):
             )
             return {"lipsync_mae": err}
 
-    keep = _KeepProcessor(processor, config.output_dir)
+    keep = KeepProcessor(processor, config.output_dir)
     result = train(
         model, train_ds, val_ds, config, collate_fn, compute_loss, compute_metrics,
         trainable_filter=trainable, callbacks=[keep],

@@ -162,3 +162,22 @@ class _CheckpointMixin:
 
                 save_model(unwrapped, str(directory / "model.safetensors"))
         acc.wait_for_everyone()
+
+
+class KeepProcessor:
+    """Loop callback: writes a recipe's processor next to every model the loop saves (``best/`` and ``final/``), so
+    each saved folder loads with ``AutoProcessor`` too. Call :meth:`write` once more after training."""
+
+    def __init__(self, processor: Any, output_dir: str | Path):
+        self.processor, self.output_dir = processor, Path(output_dir)
+
+    def write(self) -> None:
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
+        for name in ("best", "final"):
+            folder = self.output_dir / name
+            if (folder / "config.json").exists():
+                self.processor.save_pretrained(folder)
+
+    def on_evaluate(self, state: Any, metrics: Any) -> None:
+        self.write()

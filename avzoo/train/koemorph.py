@@ -26,7 +26,6 @@ It runs unchanged under ``accelerate launch -m avzoo.train.koemorph ...``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from avzoo.models.koemorph import (
 from avzoo.synth.mixtures import coloured_noise
 from avzoo.train.augment import Augmenter
 from avzoo.train.av_lipsync import _babble, load_split
+from avzoo.train.checkpoints import KeepProcessor
 from avzoo.train.config import TrainConfig
 from avzoo.train.data import SequenceCollator, crop_start
 from avzoo.train.loop import train
@@ -304,24 +304,6 @@ def collate(items: list[dict]) -> dict[str, torch.Tensor]:
     return batch
 
 
-class _KeepProcessor:
-    """Writes the processor next to every model the loop saves (best/ and final/)."""
-
-    def __init__(self, processor: KoemorphProcessor, output_dir: str):
-        self.processor, self.output_dir = processor, Path(output_dir)
-
-    def write(self) -> None:
-        if int(os.environ.get("RANK", "0")) != 0:
-            return
-        for name in ("best", "final"):
-            folder = self.output_dir / name
-            if (folder / "config.json").exists():
-                self.processor.save_pretrained(folder)
-
-    def on_evaluate(self, state, metrics) -> None:
-        self.write()
-
-
 def train_speakers(config: KoemorphTrainConfig) -> list[str]:
     """Talker id of every training feature item, in :func:`compute_features`' order ("" for the noise clips)."""
     from avzoo.synth.corpus import load_corpus
@@ -396,7 +378,7 @@ def main(argv: list[str] | None = None):
             out[f"{name}_mae"] = err[..., idx].sum((1, 2)) / (mask.sum((1, 2)) * len(idx))
         return out
 
-    keep = _KeepProcessor(processor, config.output_dir)
+    keep = KeepProcessor(processor, config.output_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         result = train(

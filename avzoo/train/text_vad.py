@@ -49,6 +49,7 @@ from torch.utils.data import Dataset
 from avzoo.emotions import RAVDESS_EMOTIONS, VAD
 from avzoo.models.text_vad import TextVadConfig, TextVadForVadRegression, TextVadLossWeights, TextVadProcessor
 from avzoo.synth.text import TextGenerator
+from avzoo.train.checkpoints import KeepProcessor
 from avzoo.train.config import TrainConfig
 from avzoo.train.data import pad_sequences
 from avzoo.train.loop import train
@@ -359,23 +360,6 @@ def build(config: TextVadTrainConfig) -> dict[str, Any]:
     }
 
 
-class _KeepProcessor:
-    """Writes the processor next to every model the loop saves: best/ and final/."""
-
-    def __init__(self, processor: TextVadProcessor, output_dir: str):
-        self.processor, self.output_dir = processor, Path(output_dir)
-
-    def write(self) -> None:
-        if int(os.environ.get("RANK", "0")) != 0:
-            return
-        for name in ("best", "final"):
-            if (self.output_dir / name / "config.json").exists():
-                self.processor.save_pretrained(self.output_dir / name)
-
-    def on_evaluate(self, state, metrics) -> None:
-        self.write()
-
-
 def main(argv: list[str] | None = None):
     config = TextVadTrainConfig.from_cli(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(int(os.environ.get("AVZOO_TORCH_THREADS", torch.get_num_threads())))
@@ -389,7 +373,7 @@ def main(argv: list[str] | None = None):
         out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return {"vad_mse": (out.vad - batch["labels"][:, :3]).pow(2).mean(-1)}
 
-    keep = _KeepProcessor(built["processor"], config.output_dir)
+    keep = KeepProcessor(built["processor"], config.output_dir)
     result = train(
         built["model"],
         built["train"],

@@ -21,7 +21,7 @@ from dataclasses import field
 import numpy as np
 from transformers import PreTrainedConfig
 
-from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS, EXPRESSION, SHARED, SPEECH
+from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS, EXPRESSION, SHARED, SPEECH, channel_weights, positions
 from avzoo.io.registered_pipelines import prefer_registered_pipelines
 
 #: Entries of the condition after the emotion probabilities.
@@ -207,20 +207,11 @@ class AvLipsyncConfig(PreTrainedConfig):
 
     def channel_indices(self, names: Sequence[str]) -> list[int]:
         """Positions of channel ``names`` in ``blendshape_names``."""
-        index = {n: i for i, n in enumerate(self.blendshape_names)}
-        try:
-            return [index[n] for n in names]
-        except KeyError as err:
-            raise ValueError(f"unknown blendshape name {err.args[0]!r}") from None
+        return positions(self.blendshape_names, names)
 
     def channel_weights(self, weights: Mapping[str, float]) -> np.ndarray:
         """(num_blendshapes,) weights from a ``{name or name prefix: weight}`` dict; the longest match wins."""
-        out = np.ones(self.num_blendshapes, dtype=np.float32)
-        for i, name in enumerate(self.blendshape_names):
-            matches = [k for k in weights if name == k or name.startswith(k)]
-            if matches:
-                out[i] = weights[max(matches, key=len)]
-        return out
+        return channel_weights(self.blendshape_names, weights)
 
 
 __all__ = ["CONDITION_EXTRA", "AvLipsyncConfig"]

@@ -24,7 +24,7 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 
 from avzoo.arkit import BLENDSHAPE_FPS
 from avzoo.features.logmel import LogMel, LogMelStream
-from avzoo.io.audio import DEFAULT_MAX_CLIPPED_FRACTION, prepare_audio, validate_sampling_rate
+from avzoo.io.audio import DEFAULT_MAX_CLIPPED_FRACTION, audio_batch, prepare_audio, validate_sampling_rate
 
 logger = logging.getLogger(__name__)
 
@@ -157,21 +157,6 @@ class AvLipsyncFeatureExtractor(SequenceFeatureExtractor):
             name=name,
         )
 
-    def _clips(self, raw_speech: Any) -> list[Any]:
-        if isinstance(raw_speech, (list, tuple)):
-            if len(raw_speech) == 0:
-                raise ValueError(
-                    "got an empty batch: pass a clip (array of samples) or a non-empty list of clips"
-                )
-            if all(np.isscalar(x) for x in raw_speech):
-                return [np.asarray(raw_speech)]  # one clip given as a list of samples
-            return list(raw_speech)
-        if isinstance(raw_speech, (np.ndarray, torch.Tensor)):
-            return [raw_speech]
-        raise ValueError(
-            f"raw_speech must be an array of samples or a list of them, got {type(raw_speech).__name__}"
-        )
-
     def __call__(
         self,
         raw_speech: Any,
@@ -194,7 +179,7 @@ class AvLipsyncFeatureExtractor(SequenceFeatureExtractor):
                 "avoid silent errors",
                 self.sampling_rate,
             )
-        clips = self._clips(raw_speech)
+        clips = audio_batch(raw_speech)
         features = []
         for i, clip in enumerate(clips):
             name = "audio" if len(clips) == 1 else f"audio[{i}]"

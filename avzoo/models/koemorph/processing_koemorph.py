@@ -26,7 +26,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 
 from avzoo.animation.style import PerformerStyle
@@ -34,7 +33,7 @@ from avzoo.animation.tracks import finish_tracks
 from avzoo.arkit import ARKIT_NAMES, BLENDSHAPE_FPS
 from avzoo.features.egemaps import EGEMAPS_NAMES, egemaps_windows
 from avzoo.features.logmel import LogMel
-from avzoo.io.audio import DEFAULT_MAX_CLIPPED_FRACTION, prepare_audio, validate_sampling_rate
+from avzoo.io.audio import DEFAULT_MAX_CLIPPED_FRACTION, audio_batch, prepare_audio, validate_sampling_rate
 
 logger = logging.getLogger(__name__)
 
@@ -225,21 +224,6 @@ class KoemorphProcessor(SequenceFeatureExtractor):
             out["emotion_features"] = self.emotion_frames(grid, len(mel), len(audio))
         return out
 
-    def _clips(self, raw_speech: Any) -> list[Any]:
-        if isinstance(raw_speech, (list, tuple)):
-            if len(raw_speech) == 0:
-                raise ValueError(
-                    "got an empty batch: pass a clip (array of samples) or a non-empty list of clips"
-                )
-            if all(np.isscalar(x) for x in raw_speech):
-                return [np.asarray(raw_speech)]  # one clip given as a list of samples
-            return list(raw_speech)
-        if isinstance(raw_speech, (np.ndarray, torch.Tensor)):
-            return [raw_speech]
-        raise ValueError(
-            f"raw_speech must be an array of samples or a list of them, got {type(raw_speech).__name__}"
-        )
-
     def __call__(
         self,
         raw_speech: Any,
@@ -273,7 +257,7 @@ class KoemorphProcessor(SequenceFeatureExtractor):
                 "errors",
                 self.sampling_rate,
             )
-        clips = self._clips(raw_speech)
+        clips = audio_batch(raw_speech)
         items = []
         for i, clip in enumerate(clips):
             name = "audio" if len(clips) == 1 else f"audio[{i}]"
