@@ -297,7 +297,7 @@ def main() -> None:
             "threads": torch.get_num_threads(),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in load_after],
-            "note": "shared machine: a training job (several processes on the 2 cores) ran at the same time",
+            "note": "timings depend on load; the load averages before and after the run are recorded here",
         },
         "weights": weights,
         "config": {

@@ -20,8 +20,17 @@ from avzoo.metrics.functional.blendshape import blendshape_errors
 from avzoo.pretrained import bundled, path
 from avzoo.synth.corpus import CorpusConfig, build_corpus
 
-# Measured on this held-out set: MEASURED (see the module docstring).
-FLOORS = {}
+# Measured on this held-out set: lipsync MAE 0.0468 (its own mean pose 0.0510, ratio 0.92), jawOpen r 0.566, expression
+# MAE 0.114 (mean pose 0.106: worse, see the card); on 2 s of -80 dBFS noise jawOpen stays under 0.018 and the face
+# moves 0.0004 per frame.
+FLOORS = {
+    "lipsync_mae_max": 0.050,
+    "lipsync_vs_mean_pose_max": 0.97,
+    "jaw_open_pearson_min": 0.50,
+    "expression_mae_max": 0.125,
+    "silence_jaw_max": 0.05,
+    "silence_motion_max": 0.005,
+}
 BUNDLE_FILES = {"config.json", "model.safetensors", "preprocessor_config.json", "README.md", "eval_results.json"}
 
 
