@@ -31,7 +31,13 @@ FLOORS = {
     "silence_jaw_max": 0.05,
     "silence_motion_max": 0.005,
 }
-BUNDLE_FILES = {"config.json", "model.safetensors", "preprocessor_config.json", "README.md", "eval_results.json"}
+BUNDLE_FILES = {
+    "config.json",
+    "model.safetensors",
+    "preprocessor_config.json",
+    "README.md",
+    "eval_results.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +68,16 @@ def test_bundle_is_complete_and_scored():
     assert config["model_type"] == "koemorph" and config["architectures"] == ["KoemorphModel"]
     assert config["use_emotion_stream"] and config["mel_context_frames"] == 256
     processor = json.loads((folder / "preprocessor_config.json").read_text())
-    assert processor["processor_class"] == "KoemorphProcessor"
+    assert processor["feature_extractor_type"] == "KoemorphProcessor"
     assert len(processor["egemaps_mean"]) == len(processor["egemaps_std"]) == 88
     assert len(processor["mel_mean"]) == 80
     assert "auto_map" not in config and "auto_map" not in processor, "the bundle is not remote code"
     result = json.loads((folder / "eval_results.json").read_text())
     result = result[0] if isinstance(result, list) else result
     assert result["model"] == "avzoo/koemorph" and result["extra"]["num_utterances"] >= 100
-    assert {"koemorph", "mel_only", "av_lipsync_streaming_oracle"} <= set(result["extra"]["synthetic"]["systems"])
+    assert {"koemorph", "mel_only", "av_lipsync_streaming_oracle"} <= set(
+        result["extra"]["synthetic"]["systems"]
+    )
 
 
 def test_quality_floors_on_held_out_synthetic_speech(held_out, tracks):

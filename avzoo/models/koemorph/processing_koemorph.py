@@ -149,6 +149,7 @@ class KoemorphProcessor(SequenceFeatureExtractor):
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out.pop("_log_mel", None)  # derived from the saved settings
+        out.pop("window_steps", None)
         return out
 
     @staticmethod
