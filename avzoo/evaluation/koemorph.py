@@ -122,19 +122,28 @@ def evaluate_synthetic(
     return {"systems": scores, "seconds": seconds}
 
 
-def ravdess_report(
-    model: Any, processor: Any, probe: EmotionProbe, root: str | Path, batch_size: int = 8
-) -> dict[str, Any]:
-    """The probe's reading of the model's tracks on RAVDESS speech: accuracy per emotion, chance, binomial p."""
-    from scipy.stats import binomtest
-
+def ravdess_clips(root: str | Path) -> dict[str, Any]:
+    """RAVDESS audio-only speech under ``root``, decoded once: ``{"audios", "emotions", "actors"}``."""
     from avzoo.data.ravdess import load_ravdess
     from avzoo.evaluation.baselines import audio_array
 
     data = load_ravdess(root, modality="audio")
     names = data.features["emotion"].names
-    audios = [audio_array(a) for a in data["audio"]]
-    emotions = [names[int(e)] for e in data["emotion"]]
+    return {
+        "audios": [audio_array(a) for a in data["audio"]],
+        "emotions": [names[int(e)] for e in data["emotion"]],
+        "actors": sorted({int(a) for a in data["actor"]}),
+    }
+
+
+def ravdess_report(
+    model: Any, processor: Any, probe: EmotionProbe, clips: Mapping[str, Any], batch_size: int = 8
+) -> dict[str, Any]:
+    """The probe's reading of the model's tracks on RAVDESS ``clips`` (:func:`ravdess_clips`): accuracy per
+    emotion, chance, binomial p."""
+    from scipy.stats import binomtest
+
+    audios, emotions = clips["audios"], clips["emotions"]
     start = time.perf_counter()
     tracks = predict_blendshapes(model, processor, audios, batch_size=batch_size, sampling_rate=16000)
     seconds = time.perf_counter() - start
@@ -144,7 +153,7 @@ def ravdess_report(
     score["binomial_p_vs_majority"] = float(
         binomtest(hits, len(emotions), chance, alternative="greater").pvalue
     )
-    score["actors"] = sorted({int(a) for a in data["actor"]})
+    score["actors"] = list(clips["actors"])
     score["seconds"] = seconds
     score["audio_seconds"] = float(sum(len(a) for a in audios) / 16000)
     return score
@@ -355,14 +364,12 @@ def run_evaluation(args: argparse.Namespace) -> dict[str, Any]:
     if shared is not None and not args.no_real:
         ravdess_root = shared / "real-speech" / "ravdess"
         if ravdess_root.is_dir():
+            clips = ravdess_clips(ravdess_root)
             extra["ravdess"] = {
-                "koemorph": ravdess_report(model, processor, probe, ravdess_root, args.batch_size)
+                name: ravdess_report(systems[name][0], systems[name][1], probe, clips, args.batch_size)
+                for name in ("koemorph", "mel_only")
+                if name in systems
             }
-            if args.ablation:
-                mel_model, mel_processor = systems["mel_only"][:2]
-                extra["ravdess"]["mel_only"] = ravdess_report(
-                    mel_model, mel_processor, probe, ravdess_root, args.batch_size
-                )
         t2a = shared / "arkit-real" / "t2a-mandarin"
         if t2a.is_dir():
             models = {"koemorph": (str(args.model), {})}
@@ -418,6 +425,7 @@ __all__ = [
     "fit_probe",
     "information_balance",
     "main",
+    "ravdess_clips",
     "ravdess_report",
     "run_evaluation",
     "score_system",

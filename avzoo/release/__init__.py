@@ -25,6 +25,8 @@ from __future__ import annotations
 import importlib
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +40,31 @@ CARDS_DIR = REPO / "model_cards"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 #: Files a bundle must not hold: it is loaded with avzoo installed; remote code is for the Hub copy only.
 CODE_SUFFIXES = (".py",)
+
+
+def read_json(path: str | Path, family_id: str) -> Any:
+    """A JSON file a card quotes; ``ValueError`` saying how to make it when it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(
+            f"{path} not found; the card quotes it (run `avzoo release {family_id}` without card_only)"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def checkout_script(script: str | Path, what: str = "the benchmark") -> Path:
+    """``script`` (a benchmark of a source checkout), or ``ValueError`` when this is an installed avzoo."""
+    script = Path(script)
+    if not script.is_file():
+        raise ValueError(f"{script} not found: {what} runs from a source checkout of avzoo")
+    return script
+
+
+def run_script(script: Path, args: Sequence[str]) -> None:
+    """Run a checkout's script with this Python, from the checkout's root, echoing the command."""
+    cmd = [sys.executable, str(script), *map(str, args)]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=Path(script).parents[1])
 
 
 def _family(family: str | Family) -> Family:
@@ -191,4 +218,15 @@ def main(family_id: str, argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["card_template", "hooks", "load", "main", "release", "render_card", "write_bundle"]
+__all__ = [
+    "card_template",
+    "checkout_script",
+    "hooks",
+    "load",
+    "main",
+    "read_json",
+    "release",
+    "render_card",
+    "run_script",
+    "write_bundle",
+]

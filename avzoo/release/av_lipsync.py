@@ -15,13 +15,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from avzoo.pretrained import ROOT as PRETRAINED_ROOT
+from avzoo.release import checkout_script, read_json, run_script
 
 #: Lip-press floors the seal head is tried with on validation.
 SEAL_FLOORS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
@@ -144,13 +143,9 @@ def evaluate(bundle_dir: Path, corpus: str | Path) -> Path:
 
 def benchmark(bundle_dir: Path, results_dir: Path) -> Path:
     """The speed benchmark of the bundle (``benchmarks/av_lipsync_speed.py``, next to ``results_dir``)."""
-    script = Path(results_dir).parent / "av_lipsync_speed.py"
-    if not script.is_file():
-        raise ValueError(f"{script} not found: the speed benchmark runs from a source checkout of avzoo")
+    script = checkout_script(Path(results_dir).parent / "av_lipsync_speed.py", "the speed benchmark")
     out = Path(results_dir) / SPEED
-    cmd = [sys.executable, str(script), "--model", str(bundle_dir), "--out", str(out)]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=script.parents[1])
+    run_script(script, ["--model", bundle_dir, "--out", out])
     return out
 
 
@@ -158,11 +153,7 @@ def benchmark(bundle_dir: Path, results_dir: Path) -> Path:
 
 
 def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise ValueError(
-            f"{path} not found; the card quotes it (run `avzoo release av-lipsync` without card_only)"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path, "av-lipsync")
 
 
 def training_run(folder: Path) -> dict[str, Any]:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from avzoo.evaluation.koemorph import information_balance, run_evaluation
 from avzoo.evaluation.report import write_json
+from avzoo.release import checkout_script, read_json, run_script
 
 CALIBRATION = "koemorph_calibration.json"
 BENCHMARK = "koemorph_speed.json"
@@ -45,11 +44,7 @@ CARD_METADATA = {
 
 
 def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise ValueError(
-            f"{path} not found; the card quotes it (run `avzoo release koemorph` without card_only)"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path, "koemorph")
 
 
 def calibrate(model: Any, processor: Any, corpus: str | Path) -> dict[str, Any]:
@@ -85,13 +80,9 @@ def evaluate(bundle_dir: Path, corpus: str | Path, ablation: str | None = None) 
 
 def benchmark(bundle_dir: Path, results_dir: Path) -> Path:
     """``benchmarks/koemorph_speed.py --model <bundle>`` (a source checkout's script)."""
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "koemorph_speed.py"
-    if not script.is_file():
-        raise ValueError(f"{script} not found: the benchmark runs from a source checkout of avzoo")
+    script = checkout_script(Path(__file__).resolve().parents[2] / "benchmarks" / "koemorph_speed.py")
     out = Path(results_dir) / BENCHMARK
-    cmd = [sys.executable, str(script), "--model", str(bundle_dir), "--out", str(out)]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=script.parents[1])
+    run_script(script, ["--model", bundle_dir, "--out", out])
     return out
 
 

@@ -12,13 +12,12 @@ training run's folder: its ``heldout.jsonl`` and ``teacher/report.json``):
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from avzoo.evaluation.text_vad import run_evaluation
+from avzoo.release import checkout_script, read_json, run_script
 
 CALIBRATION = "text_vad_calibration.json"
 BENCHMARK = "text_vad.json"
@@ -42,11 +41,7 @@ CARD_METADATA = {
 
 
 def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise ValueError(
-            f"{path} not found; the card quotes it (run `avzoo release text-vad` without card_only)"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path, "text-vad")
 
 
 def calibrate(model: Any, processor: Any, corpus: str | Path) -> dict[str, Any]:
@@ -74,14 +69,10 @@ def evaluate(bundle_dir: Path, corpus: str | Path) -> Path:
 def benchmark(bundle_dir: Path, results_dir: Path) -> Path:
     """``benchmarks/text_vad.py --model <bundle> --run <the run calibrate recorded>`` (a source checkout's script;
     needs the teacher extra)."""
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "text_vad.py"
-    if not script.is_file():
-        raise ValueError(f"{script} not found: the benchmark runs from a source checkout of avzoo")
+    script = checkout_script(Path(__file__).resolve().parents[2] / "benchmarks" / "text_vad.py")
     run = _read(Path(results_dir) / CALIBRATION)["run"]
     out = Path(results_dir) / BENCHMARK
-    cmd = [sys.executable, str(script), "--model", str(bundle_dir), "--run", run, "--out", str(out)]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=script.parents[1])
+    run_script(script, ["--model", bundle_dir, "--run", run, "--out", out])
     return out
 
 

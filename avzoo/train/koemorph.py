@@ -114,7 +114,7 @@ def _item_features(job: tuple[np.ndarray, int, bool]) -> dict[str, np.ndarray]:
     if augment:
         audio = _WORKER["augmenter"](audio, np.random.default_rng(seed))
     audio = np.clip(np.nan_to_num(audio), -1.0, 1.0).astype(np.float32)
-    out = {"mel": processor._log_mel(audio).astype(np.float16), "samples": len(audio)}
+    out = {"mel": processor.raw_log_mel(audio).astype(np.float16), "samples": len(audio)}
     if processor.use_emotion_stream:
         out["grid"] = processor.egemaps_grid(audio)
     return out
@@ -232,8 +232,6 @@ class KoemorphFeatureDataset(Dataset):
                 if speaker:
                     self.same_speaker.setdefault(speaker, []).append(i)
         self.speakers = speakers
-        self.mean = np.asarray(processor.mel_mean, np.float32)
-        self.std = np.asarray(processor.mel_std, np.float32)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -243,8 +241,8 @@ class KoemorphFeatureDataset(Dataset):
         return len(self.lengths)
 
     def mel_of(self, i: int) -> np.ndarray:
-        a, b = self.offsets[i], self.offsets[i + 1]
-        return (self.mel[a:b].astype(np.float32) - self.mean) / self.std
+        """Clip ``i``'s cached log-mel, normalised by the processor."""
+        return self.processor.normalize_mel(self.mel[self.offsets[i] : self.offsets[i + 1]])
 
     def history(self, i: int, rng: np.random.Generator) -> np.ndarray:
         """Normalised mel of 1-3 other utterances of clip ``i``'s talker, back to back (the far mel context)."""
@@ -258,12 +256,14 @@ class KoemorphFeatureDataset(Dataset):
         """The whole clip ``i``: ``input_features``, ``emotion_features``, ``labels``."""
         a, b = self.offsets[i], self.offsets[i + 1]
         mel = self.mel_of(i)
-        grid = self.processor.normalize_egemaps(self.grid[self.grid_offsets[i] : self.grid_offsets[i + 1]])
         out = {
             "input_features": mel,
             "labels": self.labels[a:b].astype(np.float32),
         }
         if self.processor.use_emotion_stream:
+            grid = self.processor.normalize_egemaps(
+                self.grid[self.grid_offsets[i] : self.grid_offsets[i + 1]]
+            )
             out["emotion_features"] = self.processor.emotion_frames(grid, len(mel), int(self.samples[i]))
         return out
 

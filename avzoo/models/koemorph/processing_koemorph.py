@@ -175,12 +175,19 @@ class KoemorphProcessor(SequenceFeatureExtractor):
             name=name,
         )
 
-    def log_mel(self, audio: np.ndarray) -> np.ndarray:
-        """Normalised ``(T, n_mels)`` log-mel of mono audio at ``sampling_rate``."""
-        mel = self._log_mel(audio)
+    def raw_log_mel(self, audio: np.ndarray) -> np.ndarray:
+        """``(T, n_mels)`` log-mel of mono audio at ``sampling_rate``, not normalised."""
+        return self._log_mel(audio)
+
+    def normalize_mel(self, mel: np.ndarray) -> np.ndarray:
+        """``(mel - mel_mean) / mel_std`` as float32."""
         mean = np.asarray(self.mel_mean, dtype=np.float32)
         std = np.asarray(self.mel_std, dtype=np.float32)
-        return ((mel - mean) / std).astype(np.float32, copy=False)
+        return ((np.asarray(mel, np.float32) - mean) / std).astype(np.float32, copy=False)
+
+    def log_mel(self, audio: np.ndarray) -> np.ndarray:
+        """Normalised ``(T, n_mels)`` log-mel of mono audio at ``sampling_rate``."""
+        return self.normalize_mel(self.raw_log_mel(audio))
 
     def egemaps_grid(self, audio: np.ndarray) -> np.ndarray:
         """Raw eGeMAPS functionals ``(K + 1, 88)`` of the windows ending at ``0, hop, ..., K * hop`` seconds."""
@@ -287,7 +294,7 @@ class KoemorphProcessor(SequenceFeatureExtractor):
         mels, grids = [], []
         for clip in clips:
             audio = self.prepare(clip, sampling_rate)
-            mels.append(self._log_mel(audio).astype(np.float64))
+            mels.append(self.raw_log_mel(audio).astype(np.float64))
             if self.use_emotion_stream:
                 grids.append(self.egemaps_grid(audio).astype(np.float64))
         mel = np.concatenate(mels) if mels else np.zeros((0, self.feature_size))
