@@ -124,6 +124,12 @@ FAMILIES: tuple[Family, ...] = (
         io="text + audio → 7 emotions + attention maps",
         space="attention-maps",
         ui="avzoo.apps.attention_maps:build_ui",
+        models="avzoo.models.text_audio_emotion",
+        pipeline=(
+            "text-audio-emotion-classification",
+            "avzoo.pipelines.text_audio_emotion:TextAudioEmotionPipeline",
+        ),
+        recipe="avzoo.train.text_audio_emotion",
     ),
     Family(
         id="text-vad",

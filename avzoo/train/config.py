@@ -43,6 +43,9 @@ class TrainConfig:
     # optimisation
     learning_rate: float = 1e-3
     weight_decay: float = 0.0  # AdamW decay on >=2-D weights; biases and norm scales are never decayed
+    # differential learning rates: {glob on parameter names: factor on learning_rate}, first match wins
+    # (e.g. {"*.text_encoder.*": 0.3} for a pretrained backbone); unmatched parameters get learning_rate
+    lr_multipliers: dict[str, float] = field(default_factory=dict)
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
@@ -106,6 +109,11 @@ class TrainConfig:
             "save_every",
             "keep_last",
         )
+        for pattern, factor in self.lr_multipliers.items():
+            if not isinstance(pattern, str) or not isinstance(factor, (int, float)) or not factor >= 0:
+                raise ValueError(
+                    f"lr_multipliers maps name globs to factors >= 0, got {pattern!r}: {factor!r}"
+                )
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
             raise ValueError(f"eval_batch_size must be >= 1 or None, got {self.eval_batch_size}")
         for name in ("adam_beta1", "adam_beta2", "warmup_ratio"):

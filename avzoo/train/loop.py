@@ -191,7 +191,7 @@ class _Run(_LoaderMixin, _ValidationMixin, _CheckpointMixin):
                 "no trainable parameters: trainable_filter (or requires_grad flags) froze everything"
             )
         optimizer = torch.optim.AdamW(
-            _param_groups(self.trainable, config.weight_decay),
+            _param_groups(self.trainable, config.weight_decay, config.learning_rate, config.lr_multipliers),
             lr=config.learning_rate,
             betas=(config.adam_beta1, config.adam_beta2),
             eps=config.adam_epsilon,

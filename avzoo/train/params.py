@@ -35,13 +35,32 @@ def select_trainable(
     return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
 
 
-def _param_groups(trainable: list[tuple[str, nn.Parameter]], weight_decay: float) -> list[dict[str, Any]]:
-    if weight_decay == 0:
-        return [{"params": [p for _, p in trainable], "weight_decay": 0.0}]
-    decay = [p for _, p in trainable if p.dim() >= 2]
-    no_decay = [p for _, p in trainable if p.dim() < 2]  # biases and norm scales
-    return [
-        g
-        for g in ({"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0})
-        if g["params"]
-    ]
+def _param_groups(
+    trainable: list[tuple[str, nn.Parameter]],
+    weight_decay: float,
+    learning_rate: float | None = None,
+    lr_multipliers: dict[str, float] | None = None,
+) -> list[dict[str, Any]]:
+    """AdamW groups: decayed (>=2-D) and not, split further by ``lr_multipliers`` (name glob → factor on
+    ``learning_rate``, first match wins). A glob that matches no trainable parameter is a ``ValueError``."""
+    patterns = list((lr_multipliers or {}).items())
+    for pattern, _ in patterns:
+        if not any(fnmatch.fnmatchcase(n, pattern) for n, _ in trainable):
+            names = [n for n, _ in trainable][:5]
+            raise ValueError(
+                f"lr_multipliers pattern {pattern!r} matches no trainable parameter; names look like {names}"
+            )
+
+    def factor(name: str) -> float:
+        return next((f for pat, f in patterns if fnmatch.fnmatchcase(name, pat)), 1.0)
+
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
+    for name, p in trainable:
+        groups.setdefault((weight_decay != 0 and p.dim() >= 2, factor(name)), []).append(p)
+    out = []
+    for (decay, f), params in sorted(groups.items(), key=lambda kv: (not kv[0][0], -kv[0][1])):
+        group: dict[str, Any] = {"params": params, "weight_decay": weight_decay if decay else 0.0}
+        if f != 1.0 and learning_rate is not None:
+            group["lr"] = learning_rate * f
+        out.append(group)
+    return out
