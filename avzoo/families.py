@@ -130,6 +130,8 @@ FAMILIES: tuple[Family, ...] = (
             "avzoo.pipelines.text_audio_emotion:TextAudioEmotionPipeline",
         ),
         recipe="avzoo.train.text_audio_emotion",
+        evaluation="avzoo.evaluation.text_audio_emotion",
+        release="avzoo.release.text_audio_emotion",
     ),
     Family(
         id="text-vad",

@@ -747,3 +747,89 @@ def test_two_cpu_processes_match_gradient_accumulation_and_resume(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     again = json.loads((tmp_path / "cut" / "rank0.json").read_text())
     assert again["weights"] == ranks[0]["weights"]
+
+
+# -- differential learning rates (lr_multipliers) -------------------------------------------------------------------
+def test_lr_multipliers_groups_first_match_and_errors(tmp_path):
+    from avzoo.train.params import _param_groups
+
+    model = TwoBranch()
+    trainable = list(model.named_parameters())
+    groups = _param_groups(
+        trainable, 0.1, 1e-3, {"lipsync.0.*": 0.1, "*.weight": 2.0, "lipsync.*": 0.5, "expression.bias": 0.0}
+    )
+    by_param = {id(p): g for g in groups for p in g["params"]}
+    # each trainable parameter in exactly one group
+    assert sum(len(g["params"]) for g in groups) == len(by_param) == len(trainable)
+
+    def lr_and_decay(name):
+        group = by_param[id(dict(trainable)[name])]
+        return group.get("lr", "default"), group["weight_decay"]
+
+    # first matching glob wins: lipsync.0.weight matches "lipsync.0.*" (0.1) before "*.weight" (2.0)
+    assert lr_and_decay("lipsync.0.weight") == (pytest.approx(1e-4), 0.1)
+    assert lr_and_decay("lipsync.0.bias") == (pytest.approx(1e-4), 0.0)  # 1-D: never decayed
+    assert lr_and_decay("lipsync.3.weight") == (pytest.approx(2e-3), 0.1)
+    assert lr_and_decay("lipsync.1.weight") == (pytest.approx(2e-3), 0.0)  # BatchNorm scale: 1-D
+    assert lr_and_decay("lipsync.3.bias") == (pytest.approx(5e-4), 0.0)
+    assert lr_and_decay("lipsync.1.bias") == (pytest.approx(5e-4), 0.0)
+    assert lr_and_decay("expression.weight") == (pytest.approx(2e-3), 0.1)
+    assert lr_and_decay("expression.bias") == (0.0, 0.0)  # a factor of 0 freezes through the optimizer
+    # without multipliers: just the decay split, and no per-group lr
+    plain = _param_groups(trainable, 0.1, 1e-3)
+    assert [g["weight_decay"] for g in plain] == [0.1, 0.0] and not any("lr" in g for g in plain)
+    # a glob that matches no trainable parameter is an error (a typo must not silently train at full rate) ...
+    with pytest.raises(
+        ValueError, match=r"lr_multipliers pattern 'decoder\.\*' matches no trainable parameter"
+    ):
+        _param_groups(trainable, 0.1, 1e-3, {"lipsync.*": 0.5, "decoder.*": 0.1})
+    # ... also when it only names frozen parameters
+    with pytest.raises(ValueError, match="matches no trainable parameter"):
+        _param_groups(
+            [(n, p) for n, p in trainable if n.startswith("lipsync.")], 0.0, 1e-3, {"expression.*": 0.5}
+        )
+
+
+def test_lr_multipliers_in_config_and_train(tmp_path):
+    with pytest.raises(ValueError, match="lr_multipliers maps name globs to factors >= 0"):
+        TrainConfig(lr_multipliers={"encoder.*": -0.5})
+    with pytest.raises(ValueError, match=r"lr_multipliers\[encoder.\*\]: expected a number"):
+        TrainConfig.from_cli(["lr_multipliers={'encoder.*': fast}"])
+    parsed = TrainConfig.from_cli(["lr_multipliers={'encoder.*': 0.3, '*.bias': 0}"])
+    assert parsed.lr_multipliers == {"encoder.*": 0.3, "*.bias": 0.0}
+    assert isinstance(parsed.lr_multipliers["encoder.*"], float)
+
+    # through train(): a factor of 0 leaves its branch bit-identical (AdamW's decay scales with the lr too), while a
+    # factor of 0.5 moves the other one less than a full-rate run does
+    g = torch.Generator().manual_seed(0)
+    data = [(torch.randn(4, generator=g), torch.randn(3, generator=g)) for _ in range(32)]
+
+    def loss(model, batch, state):
+        x, y = batch
+        return (model(x) - y).abs().mean()
+
+    def run(name, multipliers):
+        torch.manual_seed(0)
+        model = TwoBranch()
+        before = {k: v.clone() for k, v in model.named_parameters()}
+        cfg = config(
+            tmp_path,
+            name,
+            weight_decay=0.1,
+            num_epochs=1,
+            lr_multipliers=multipliers,
+            lr_scheduler="constant",
+        )
+        after = dict(train(model, data, None, cfg, None, loss).model.named_parameters())
+        return {k: (after[k].detach() - before[k]).abs().max().item() for k in before}
+
+    full = run("full", {})
+    slowed = run("slowed", {"expression.*": 0.0, "lipsync.*": 0.5})
+    assert slowed["expression.weight"] == slowed["expression.bias"] == 0.0
+    assert full["expression.weight"] > 0
+    for name in ("lipsync.0.weight", "lipsync.3.weight"):
+        assert 0 < slowed[name] < full[name], name
+    with pytest.raises(ValueError, match="matches no trainable parameter"):
+        train(
+            TwoBranch(), data, None, config(tmp_path, "typo", lr_multipliers={"expresion.*": 0.5}), None, loss
+        )

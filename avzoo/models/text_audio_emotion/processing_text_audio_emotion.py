@@ -130,7 +130,8 @@ class TextAudioEmotionProcessor(ProcessorMixin):
 
     def _metadata(self, name: str, value: Any, n: int) -> torch.Tensor:
         names = _METADATA[name]
-        values = [value] * n if value is None or isinstance(value, (str, int)) else list(value)
+        # one name, index (numpy's too) or None for every example, else one value per example
+        values = [value] * n if np.ndim(value) == 0 else list(value)
         if len(values) != n:
             raise ValueError(f"{name} needs one value per example ({n}), got {len(values)}")
         out = []
@@ -166,9 +167,11 @@ class TextAudioEmotionProcessor(ProcessorMixin):
                 hasattr(a, "shape") and getattr(a, "ndim", 0) in (1, 2)
             )  # fmt: skip
 
-        clips = self._batch(audio, "audio", is_clip)
-        if isinstance(audio, (list, tuple)) and audio and all(np.isscalar(x) for x in audio):
-            clips = [np.asarray(audio, dtype=np.float32)]  # one clip given as a list of samples
+        # one clip given as a list of samples (checked first: _batch would refuse it); a list of paths is a batch
+        samples = isinstance(audio, (list, tuple)) and audio and all(
+            np.isscalar(x) and not isinstance(x, str) for x in audio
+        )  # fmt: skip
+        clips = [np.asarray(audio, dtype=np.float32)] if samples else self._batch(audio, "audio", is_clip)
         if len(texts) == 1 and len(clips) > 1:
             texts = texts * len(clips)
         if len(clips) == 1 and len(texts) > 1:
