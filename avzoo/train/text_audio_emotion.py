@@ -20,6 +20,13 @@ Steps:
    dropout** (speaker metadata set to unknown, since users rarely have it), and audio augmentation (random gain,
    noise at 15–40 dB SNR).
 
+Real data (MELD, IEMOCAP, any CSV of transcribed, emotion-labelled clips): convert it once with
+:mod:`avzoo.data.emotion_utterances` (``python -m avzoo.data.emotion_utterances OUT --layout meld --media-root
+MELD.Raw --train MELD.Raw/train_sent_emo.csv --validation MELD.Raw/dev_sent_emo.csv --test
+MELD.Raw/test_sent_emo.csv``; IEMOCAP exported to the generic CSV layout with ``--labels iemocap``) and pass
+``data_dir=OUT``: the shards have the synthetic set's columns, so nothing else changes. Real rows have
+``condition`` "unknown" and no speaker metadata (gender and age unknown, pitch band "mid").
+
 Outputs as every recipe: ``best/`` and ``final/`` (model + processor), ``metrics.jsonl``, ``log.jsonl``.
 """
 
