@@ -107,7 +107,9 @@ def load_classifier(model: Any = None) -> Any:
             import torch
             from transformers import pipeline
 
-            import avzoo  # noqa: F401  (registers the task)
+            from avzoo.families import register
+
+            register()  # the Auto classes and the task (idempotent)
 
             _CLASSIFIERS[key] = pipeline(
                 TASK, model=key, dtype=torch.float32, model_kwargs={"use_safetensors": True}

@@ -288,12 +288,9 @@ def check_bars(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _load(path: str | Path) -> tuple[Any, Any]:
-    from transformers import AutoModel, AutoProcessor
+    from avzoo.pretrained import load
 
-    import avzoo  # noqa: F401  (registers the family)
-
-    model = AutoModel.from_pretrained(str(path), dtype=torch.float32).eval()
-    return model, AutoProcessor.from_pretrained(str(path))
+    return load(path, "a text-audio-emotion model")
 
 
 def run_evaluation(
