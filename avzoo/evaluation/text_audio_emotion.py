@@ -136,7 +136,7 @@ def classification(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequenc
 def load_test_rows(data_dir: str | Path, split: str = "test", limit: int = 0) -> dict[str, Any]:
     """The split's texts, audio, labels, conditions, words' emotions and speaker metadata, decoded once."""
     from avzoo.evaluation.baselines import audio_array
-    from avzoo.synth.emotion_speech import load_emotion_speech
+    from avzoo.synth.emotion_speech import load_emotion_speech, metadata_names
 
     ds = load_emotion_speech(data_dir)
     if split not in ds:
@@ -144,9 +144,7 @@ def load_test_rows(data_dir: str | Path, split: str = "test", limit: int = 0) ->
     rows = ds[split]
     if limit:
         rows = rows.select(range(min(limit, len(rows))))
-    meta = {
-        k: [rows.features[k].int2str(int(i)) for i in rows[k]] for k in ("gender", "age_group", "pitch_band")
-    }
+    meta = metadata_names(rows)
     return {
         "texts": list(rows["text"]),
         "audios": [audio_array(a) for a in rows["audio"]],

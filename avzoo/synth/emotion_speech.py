@@ -116,6 +116,13 @@ def voice_metadata(engine: str, voice: str) -> tuple[str, str]:
     return "unknown", "unknown"
 
 
+def metadata_names(split) -> dict[str, list[str]]:
+    """Each row's speaker metadata (gender, age group, pitch band) as names, which processors map to their own
+    indices."""
+    return {name: [split.features[name].int2str(int(i)) for i in split[name]] for name in
+            ("gender", "age_group", "pitch_band")}  # fmt: skip
+
+
 def pitch_band(pitch: float) -> str:
     """The speaker's base pitch (espeak units, 30–70 in the corpus) as low/mid/high."""
     return "low" if pitch < 43 else "mid" if pitch < 57 else "high"

@@ -49,7 +49,12 @@ from avzoo.models.text_audio_emotion import (
     TextAudioEmotionLossWeights,
     TextAudioEmotionProcessor,
 )
-from avzoo.synth.emotion_speech import EmotionSpeechConfig, build_emotion_speech, load_emotion_speech
+from avzoo.synth.emotion_speech import (
+    EmotionSpeechConfig,
+    build_emotion_speech,
+    load_emotion_speech,
+    metadata_names,
+)
 from avzoo.train.checkpoints import KeepProcessor
 from avzoo.train.config import TrainConfig
 from avzoo.train.loop import train
@@ -120,12 +125,6 @@ def load_data(config: TextAudioEmotionTrainConfig):
             folder,
         )
     return load_emotion_speech(folder)
-
-
-def metadata_names(split) -> dict[str, list[str]]:
-    """Each row's speaker metadata as names (the processor maps names to its own indices)."""
-    return {name: [split.features[name].int2str(int(i)) for i in split[name]] for name in
-            ("gender", "age_group", "pitch_band")}  # fmt: skip
 
 
 class EmotionSpeechDataset(Dataset):
